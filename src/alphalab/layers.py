@@ -1,0 +1,106 @@
+"""Keras layers of alphalab: the trainable alpha, the optional complex-gain head, the stacker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+from keras import ops
+
+from alphalab import formulas
+
+PACKAGE = "alphalab"
+
+
+def _formula_from_config(formula: Callable | str | dict) -> Callable:
+    if callable(formula):
+        return formula
+    if isinstance(formula, str):
+        return formulas.resolve(formula)
+    return keras.saving.deserialize_keras_object(formula)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ComplexAlpha(keras.layers.Layer):
+    """Applies ``formula(x, alpha_real, alpha_imag)`` with alpha learned by backpropagation.
+
+    The only weight is ``kernel``, shape (2,), holding ``(alpha_real, alpha_imag)``.
+    ``call`` returns the tuple ``(real_part, imag_part)``.
+    """
+
+    def __init__(
+        self,
+        formula: Callable | str | dict,
+        alpha_real: float = 1.0,
+        alpha_imag: float = 0.0,
+        formula_kwargs: dict | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.formula = _formula_from_config(formula)
+        self.alpha_real = float(alpha_real)
+        self.alpha_imag = float(alpha_imag)
+        self.formula_kwargs = dict(formula_kwargs or {})
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(2,),
+            initializer=keras.initializers.Constant([self.alpha_real, self.alpha_imag]),
+            trainable=True,
+        )
+
+    def call(self, inputs):
+        return self.formula(inputs, self.kernel[0], self.kernel[1], **self.formula_kwargs)
+
+    def compute_output_shape(self, input_shape):
+        x = keras.KerasTensor(input_shape, dtype=self.compute_dtype)
+        real, imag = self.formula(x, self.alpha_real, self.alpha_imag, **self.formula_kwargs)
+        return tuple(real.shape), tuple(imag.shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "formula": keras.saving.serialize_keras_object(self.formula),
+            "alpha_real": self.alpha_real,
+            "alpha_imag": self.alpha_imag,
+            "formula_kwargs": dict(self.formula_kwargs),
+        }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ComplexGain(keras.layers.Layer):
+    """Trainable complex gain ``c = c_real + i*c_imag`` multiplied onto ``(real, imag)``.
+
+    Lets a model fit a signal whose amplitude and phase are unknown, so that alpha only has to
+    explain the shape. Initialised to ``c = 1``.
+    """
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(2,),
+            initializer=keras.initializers.Constant([1.0, 0.0]),
+            trainable=True,
+        )
+
+    def call(self, inputs):
+        real, imag = inputs
+        c_real, c_imag = self.kernel[0], self.kernel[1]
+        return c_real * real - c_imag * imag, c_real * imag + c_imag * real
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0]), tuple(input_shape[1])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class StackParts(keras.layers.Layer):
+    """Joins ``(real, imag)`` of shape (batch, 1) each into one tensor of shape (batch, 2)."""
+
+    def call(self, inputs):
+        real, imag = inputs
+        return ops.concatenate([real, imag], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        real_shape, imag_shape = input_shape
+        return (*real_shape[:-1], real_shape[-1] + imag_shape[-1])

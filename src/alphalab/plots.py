@@ -1,0 +1,138 @@
+"""``landscape.png``: validation loss over the fixed-alpha grid, learned alphas drawn on top."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from alphalab.report import Summary
+
+BASIN_COLOR = "#1a9850"
+ELSEWHERE_COLOR = "#d73027"
+
+
+def _edges(centers: np.ndarray) -> np.ndarray:
+    if len(centers) == 1:
+        return np.array([centers[0] - 0.5, centers[0] + 0.5])
+    mids = (centers[:-1] + centers[1:]) / 2
+    return np.concatenate([[2 * centers[0] - mids[0]], mids, [2 * centers[-1] - mids[-1]]])
+
+
+def plot_landscape(
+    summary: Summary, paths: dict[str, list[tuple[float, float]]], out: Path
+) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    fixed = [g for g in summary.groups if g.approach == "lambda" and g.finished]
+    reals = np.array(sorted({g.start[0] for g in fixed}))
+    imags = np.array(sorted({g.start[1] for g in fixed}))
+    fig, ax = plt.subplots(figsize=(8.5, 6.5), dpi=110)
+    two_d = len(reals) > 1 and len(imags) > 1 or not fixed
+    if two_d:
+        _draw_heatmap(ax, fig, fixed, reals, imags, LogNorm)
+        _draw_trajectories(ax, summary, paths)
+        _draw_points(ax, summary)
+        ax.set_xlabel("alpha_real")
+        ax.set_ylabel("alpha_imag")
+    else:
+        _draw_curve(ax, summary, fixed, vary_real=len(reals) > 1)
+    ax.set_title(_wrap(summary.headline), fontsize=10)
+    fig.suptitle("Validation loss: fixed alpha (grid) vs learned alpha (trajectories)", fontsize=12)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def _wrap(text: str, width: int = 95) -> str:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join([*lines, line])
+
+
+def _draw_heatmap(ax, fig, fixed, reals, imags, LogNorm) -> None:
+    if not fixed:
+        return
+    grid = np.full((len(imags), len(reals)), np.nan)
+    for group in fixed:
+        i = int(np.searchsorted(imags, group.start[1]))
+        j = int(np.searchsorted(reals, group.start[0]))
+        grid[i, j] = group.loss[0]
+    positive = grid[np.isfinite(grid) & (grid > 0)]
+    norm = LogNorm(positive.min(), positive.max()) if positive.size else None
+    mesh = ax.pcolormesh(_edges(reals), _edges(imags), grid, cmap="viridis_r", norm=norm,
+                         shading="flat")  # fmt: skip
+    fig.colorbar(mesh, ax=ax, label="validation loss at fixed alpha (log scale)")
+    dy = (imags[-1] - imags[0]) / max(len(imags) - 1, 1) * 0.3 if len(imags) > 1 else 0.15
+    for group in fixed:
+        ax.annotate(f"{group.loss[0]:.3g}", (group.start[0], group.start[1] - dy), ha="center",
+                    va="center", fontsize=7, color="white",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "black", "alpha": 0.35, "lw": 0})
+        # fmt: skip
+
+
+def _draw_trajectories(ax, summary: Summary, paths) -> None:
+    labelled = set()
+    for row in summary.rows:
+        path = paths.get(row.run_id)
+        if not path or not row.ok:
+            continue
+        xs, ys = zip(*path, strict=True)
+        near = summary.in_basin.get(row.run_id, False)
+        color = BASIN_COLOR if near else ELSEWHERE_COLOR
+        label = "learned alpha, best basin" if near else "learned alpha, elsewhere"
+        ax.plot(xs, ys, "-", color=color, lw=0.9, alpha=0.55,
+                label=None if label in labelled else label)  # fmt: skip
+        labelled.add(label)
+        ax.plot(xs[0], ys[0], "o", mfc="white", mec=color, ms=4, alpha=0.9)
+        ax.plot(xs[-1], ys[-1], "o", color=color, mec="black", ms=6, zorder=8)
+    if labelled:
+        ax.plot([], [], "o", mfc="white", mec="gray", ms=4, label="trainable start")
+        ax.plot([], [], "o", color="gray", mec="black", ms=6, label="learned alpha (end)")
+
+
+def _draw_points(ax, summary: Summary) -> None:
+    if summary.best_fixed is not None:
+        ax.plot(*summary.best_fixed.start, "s", mfc="none", mec="red", mew=2, ms=13, zorder=6,
+                label=f"best fixed alpha, val_loss {summary.best_fixed.loss[0]:.3g}")  # fmt: skip
+    if summary.true_alpha is not None:
+        ax.plot(*summary.true_alpha, "*", color="gold", mec="black", ms=20, zorder=4,
+                label="true alpha")  # fmt: skip
+
+
+def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> None:
+    index = 0 if vary_real else 1
+    name = "alpha_real" if vary_real else "alpha_imag"
+    fixed = sorted(fixed, key=lambda g: g.start[index])
+    xs = [g.start[index] for g in fixed]
+    ys = [g.loss[0] for g in fixed]
+    ax.plot(xs, ys, "o-", color="#4575b4", label="fixed alpha (lambda)")
+    for row in summary.rows:
+        if row.approach != "trainable" or not row.ok:
+            continue
+        near = summary.in_basin.get(row.run_id, False)
+        color = BASIN_COLOR if near else ELSEWHERE_COLOR
+        ax.annotate("", xy=(row.learned[index], row.final_val_loss),
+                    xytext=(row.start[index], row.final_val_loss),
+                    arrowprops={"arrowstyle": "->", "color": color, "lw": 1.2})  # fmt: skip
+        ax.plot(row.learned[index], row.final_val_loss, "o", color=color, mec="black")
+    ax.plot([], [], "o", color=BASIN_COLOR, mec="black", label="learned alpha (arrow from start)")
+    if summary.true_alpha is not None:
+        ax.axvline(summary.true_alpha[index], color="gold", ls="--", label="true alpha")
+    ax.set_yscale("log")
+    ax.set_xlabel(name)
+    ax.set_ylabel("final validation loss")
+    if not all(math.isfinite(y) for y in ys):
+        ax.set_ylim(bottom=None)

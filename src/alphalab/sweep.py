@@ -1,0 +1,196 @@
+"""A Hydra multirun as one MLflow parent run: created before the jobs, summarised after them.
+
+``SweepCallback`` runs in the launching process. It creates the store and the experiment before
+any worker starts (fresh SQLite stores race), opens or resumes the parent run named by
+``sweep.name``, hands its id to the jobs through the environment, and at the end writes
+``comparison.csv``, ``landscape.png``, the ``best_*`` metrics and the verdict onto the parent.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import time
+from datetime import datetime
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from alphalab import tracking
+from alphalab.tracking import Tracker
+
+ENV_STARTED = "ALPHALAB_SWEEP_STARTED"
+ENV_DONE_AT_START = "ALPHALAB_SWEEP_DONE_AT_START"
+
+
+def sweep_overrides(config: DictConfig) -> list[list[str]]:
+    """The override list of every job, exactly as Hydra's basic sweeper will expand them."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
+    arguments = [f"{key}={value}" for key, value in params.items()]
+    arguments += list(OmegaConf.select(config, "hydra.overrides.task", default=[]) or [])
+    parsed = OverridesParser.create().parse_overrides(arguments)
+    return BasicSweeper.split_arguments(parsed, None)[0]
+
+
+def swept_keys(jobs: list[list[str]]) -> dict[str, list[str]]:
+    """Keys whose value differs between jobs, with their values in order of first appearance."""
+    values: dict[str, list[str]] = {}
+    for job in jobs:
+        for override in job:
+            key, _, value = override.partition("=")
+            seen = values.setdefault(key.lstrip("+~"), [])
+            if value not in seen:
+                seen.append(value)
+    return {key: vals for key, vals in values.items() if len(vals) > 1}
+
+
+class SweepCallback(Callback):
+    """Hydra callback listed in ``conf/config.yaml``; acts only in MULTIRUN mode."""
+
+    def __init__(self) -> None:
+        self.tracker: Tracker | None = None
+        self.parent_id: str | None = None
+        self.name: str | None = None
+        self.total = 0
+        self.started = 0.0
+        self.closed = False
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.time()
+        jobs = sweep_overrides(config)
+        self.total = len(jobs)
+        choice = OmegaConf.select(config, "hydra.runtime.choices.sweep", default=None) or "sweep"
+        self.name = OmegaConf.select(config, "sweep.name", default=None) or (
+            f"{choice}-{datetime.now():%Y%m%d-%H%M%S}"
+        )
+        self.tracker = Tracker(
+            OmegaConf.select(config, "tracking.uri", default=None),
+            OmegaConf.select(config, "experiment_name", default="alphalab"),
+            OmegaConf.select(config, "tracking.artifact_location", default=None),
+        )
+        parent = self.tracker.find_parent(self.name)
+        done_before = 0
+        if parent is not None:
+            self.parent_id = parent.info.run_id
+            done_before = self._reopen()
+        else:
+            self.parent_id = self._create_parent(config, jobs)
+        os.environ[tracking.ENV_PARENT] = self.parent_id
+        os.environ[tracking.ENV_SWEEP_TOTAL] = str(self.total)
+        os.environ[ENV_STARTED] = str(self.started)
+        os.environ[ENV_DONE_AT_START] = str(done_before)
+        atexit.register(self._close_if_interrupted)
+        launcher = OmegaConf.select(config, "hydra.runtime.choices.hydra/launcher", default="basic")
+        verb = "resuming" if parent is not None else "starting"
+        print(
+            f"alphalab: {verb} sweep '{self.name}': {self.total} jobs "
+            f"({done_before} already finished), launcher {launcher}, parent run {self.parent_id}\n"
+            f"alphalab: if interrupted, resume with the same command plus sweep.name={self.name}",
+            flush=True,
+        )
+
+    def _create_parent(self, config: DictConfig, jobs: list[list[str]]) -> str:
+        assert self.tracker is not None and self.name is not None
+        tags = {tracking.TAG_KIND: "sweep", tracking.TAG_SWEEP_NAME: self.name}
+        run_id = self.tracker.create_run(self.name, tags)
+        base = {k: v for k, v in _flat(config).items()}
+        params = {f"base.{k}": v for k, v in base.items()}
+        for key, values in swept_keys(jobs).items():
+            params[f"swept.{key}"] = ",".join(values)
+        params["jobs"] = self.total
+        self.tracker.log_params(run_id, params)
+        return run_id
+
+    def _reopen(self) -> int:
+        """Resume: reopen the parent, close children a killed process left RUNNING."""
+        assert self.tracker is not None and self.parent_id is not None
+        self.tracker.client.update_run(self.parent_id, status="RUNNING")
+        finished_keys = set()
+        for child in self.tracker.children(self.parent_id):
+            if child.info.status == "RUNNING":
+                self.tracker.finish(
+                    child.info.run_id,
+                    "KILLED",
+                    "left RUNNING by an interrupted sweep; rerun when the sweep was resumed",
+                )
+            elif child.info.status == "FINISHED":
+                finished_keys.add(child.data.tags.get(tracking.TAG_JOB_KEY))
+        return len(finished_keys)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from alphalab.report import summarize_parent
+
+        assert self.tracker is not None and self.parent_id is not None
+        try:
+            text = summarize_parent(
+                self.tracker,
+                self.parent_id,
+                wall_seconds=time.time() - self.started,
+                basin_tolerance=float(
+                    OmegaConf.select(config, "sweep.basin_tolerance", default=0.05)
+                ),
+            )
+            print(text, flush=True)
+            self.tracker.finish(self.parent_id, "FINISHED")
+        except BaseException as exc:
+            self.tracker.finish(self.parent_id, "FAILED", f"summary failed: {exc}")
+            raise
+        finally:
+            self.closed = True
+            for key in (tracking.ENV_PARENT, tracking.ENV_SWEEP_TOTAL, ENV_STARTED):
+                os.environ.pop(key, None)
+
+    def _close_if_interrupted(self) -> None:
+        if self.closed or self.tracker is None or self.parent_id is None:
+            return
+        self.closed = True
+        try:
+            self.tracker.finish(
+                self.parent_id,
+                "KILLED",
+                f"interrupted; resume with the same command plus sweep.name={self.name}",
+            )
+        except Exception:  # noqa: BLE001 - best effort while the process exits
+            pass
+
+
+def _flat(config: DictConfig) -> dict[str, Any]:
+    from alphalab.config import flatten
+
+    plain = OmegaConf.to_container(config, resolve=False)
+    plain.pop("hydra", None)
+    return flatten(OmegaConf.create(plain))
+
+
+def report_progress(result, tracker: Tracker) -> None:
+    """One line per finished job: ``[done/total] name  val_loss  status  elapsed, ETA``."""
+    parent_id = os.environ.get(tracking.ENV_PARENT)
+    total = int(os.environ.get(tracking.ENV_SWEEP_TOTAL, "0") or 0)
+    started = float(os.environ.get(ENV_STARTED, "0") or 0) or time.time()
+    done_at_start = int(os.environ.get(ENV_DONE_AT_START, "0") or 0)
+    done = _done_jobs(tracker, parent_id) if parent_id else 0
+    elapsed = time.time() - started
+    new = max(done - done_at_start, 1)
+    left = max(total - done, 0) * elapsed / new
+    status = "skipped (finished before)" if result.skipped else result.status
+    loss = f"{result.final_val_loss:.4g}" if math.isfinite(result.final_val_loss) else "n/a"
+    print(
+        f"[{done:>3}/{total}] {result.name:<44} val_loss {loss:<10} {status:<9} "
+        f"elapsed {elapsed:5.0f}s, ~{left:.0f}s left"
+        + (f"  ({result.error})" if result.error else ""),
+        flush=True,
+    )
+
+
+def _done_jobs(tracker: Tracker, parent_id: str) -> int:
+    keys = {
+        run.data.tags.get(tracking.TAG_JOB_KEY)
+        for run in tracker.children(parent_id)
+        if run.info.status in ("FINISHED", "FAILED")
+    }
+    return len(keys)
