@@ -21,10 +21,27 @@ EXIT_RUN_FAILED = 1
 
 # Hydra flags that print something instead of running: leave those to Hydra.
 _INFO_FLAGS = {
-    "--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
-    "--shell-completion", "-sc", "--resolve", "--package", "-p", "--config-dir", "-cd",
-    "--config-name", "-cn", "--config-path", "-cp", "--experimental-rerun",
-}  # fmt: skip
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--version",
+    "--cfg",
+    "-c",
+    "--info",
+    "-i",
+    "--shell-completion",
+    "-sc",
+    "--resolve",
+    "--package",
+    "-p",
+    "--config-dir",
+    "-cd",
+    "--config-name",
+    "-cn",
+    "--config-path",
+    "-cp",
+    "--experimental-rerun",
+}
 _MULTIRUN_FLAGS = {"--multirun", "-m"}
 
 
@@ -43,7 +60,7 @@ def hydra_error_line(exc: BaseException) -> str:
         available = f" (available: {', '.join(options)})" if options else ""
         return f"{group}: unknown option '{option}'{available}"
     override = re.search(r"Could not override '([^']+)'", text)
-    if override and "not in struct" in text:
+    if override and ("not in struct" in text or "To append to your config" in text):
         key = override.group(1)
         return f"{key}: no such config key (add a new key with +{key}=...)"
     if "Could not append to config" in text or "Could not override" in text:

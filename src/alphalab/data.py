@@ -18,7 +18,8 @@ from alphalab.config import ConfigError, TaskSpec
 
 @dataclass(frozen=True)
 class TaskData:
-    """Inputs ``x`` (n, d) and targets (n, 1); ``y_imag`` is None when only the real part is known."""
+    """Inputs ``x`` (n, d) and targets (n, 1); ``y_imag`` is None when only the real part is
+    known."""
 
     x: np.ndarray
     y_real: np.ndarray
@@ -91,10 +92,7 @@ def read_file(task: TaskSpec) -> TaskData:
     """Read the user's CSV or NPZ; raise ConfigError naming the file and what is wrong."""
     assert task.path is not None
     path = task.path
-    if path.suffix.lower() == ".npz":
-        columns = _read_npz(path)
-    else:
-        columns = _read_csv(path)
+    columns = _read_npz(path) if path.suffix.lower() == ".npz" else _read_csv(path)
     return _to_task_data(path, columns, task.true_alpha)
 
 
@@ -108,12 +106,12 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
                     columns[name] = archive[name]
                 except ValueError:
                     raise ConfigError(
-                        f"{path}: array '{name}' holds Python objects, which alphalab does not load "
+                        f"{path}: array '{name}' holds Python objects, which alphalab won't load "
                         "(allow_pickle=False); store numbers"
                     ) from None
     except ConfigError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any unreadable archive is the same user error
+    except Exception as exc:  # noqa: BLE001 - any unreadable archive: the same user error
         raise ConfigError(f"{path}: not a readable .npz file ({exc})") from None
     if "x" not in columns:
         raise ConfigError(f"{path}: no array 'x' (found: {', '.join(names) or 'none'})")
@@ -192,6 +190,7 @@ def _to_task_data(
                 f"{path}: '{name}' has {int(bad.sum())} NaN or infinite value(s) "
                 f"(first at data row {first + 1})"
             )
+
     def column(name: str) -> np.ndarray:
         return np.asarray(columns[name], dtype="float32").reshape(n, -1)
 

@@ -122,7 +122,11 @@ def run_job(cfg: DictConfig, parent_id: str | None = None, kind: str = "run") ->
         total_steps=spec.train.epochs * math.ceil(len(train_part.x) / spec.train.batch_size),
     )
 
-    tags = {tracking.TAG_KIND: kind, tracking.TAG_JOB_KEY: key, tracking.TAG_APPROACH: spec.approach}
+    tags = {
+        tracking.TAG_KIND: kind,
+        tracking.TAG_JOB_KEY: key,
+        tracking.TAG_APPROACH: spec.approach,
+    }
     with tracker.run(run_name(spec), tags, parent_id) as run:
         tracker.log_params(run.run_id, run_params(spec, cfg))
         outcome = training.fit(

@@ -96,10 +96,10 @@ def compile_model(
 ) -> keras.Model:
     """Compile with MSE on each part; ``schedule="cosine"`` decays the rate to 0 over
     ``total_steps`` so that learned alphas settle instead of jittering around the optimum."""
-    if isinstance(model.output, dict):
-        loss = {"real": "mse", "imag": "mse"} if has_imag else {"real": "mse"}
-    else:
+    if is_stacked(model):
         loss = "mse" if has_imag else real_part_mse
+    else:
+        loss = {"real": "mse", "imag": "mse"} if has_imag else {"real": "mse"}
     rate = learning_rate
     if schedule == "cosine":
         rate = keras.optimizers.schedules.CosineDecay(learning_rate, max(total_steps, 1))
@@ -110,6 +110,11 @@ def compile_model(
         jit_compile=False,
     )
     return model
+
+
+def is_stacked(model: keras.Model) -> bool:
+    """``model.output=stacked`` builds a Sequential model with one output (last axis 2)."""
+    return isinstance(model, keras.Sequential)
 
 
 def alpha_of(model: keras.Model) -> tuple[float, float] | None:

@@ -72,15 +72,21 @@ def _draw_heatmap(ax, fig, fixed, reals, imags, LogNorm) -> None:
         grid[i, j] = group.loss[0]
     positive = grid[np.isfinite(grid) & (grid > 0)]
     norm = LogNorm(positive.min(), positive.max()) if positive.size else None
-    mesh = ax.pcolormesh(_edges(reals), _edges(imags), grid, cmap="viridis_r", norm=norm,
-                         shading="flat")  # fmt: skip
+    mesh = ax.pcolormesh(
+        _edges(reals), _edges(imags), grid, cmap="viridis_r", norm=norm, shading="flat"
+    )
     fig.colorbar(mesh, ax=ax, label="validation loss at fixed alpha (log scale)")
     dy = (imags[-1] - imags[0]) / max(len(imags) - 1, 1) * 0.3 if len(imags) > 1 else 0.15
     for group in fixed:
-        ax.annotate(f"{group.loss[0]:.3g}", (group.start[0], group.start[1] - dy), ha="center",
-                    va="center", fontsize=7, color="white",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "black", "alpha": 0.35, "lw": 0})
-        # fmt: skip
+        ax.annotate(
+            f"{group.loss[0]:.3g}",
+            (group.start[0], group.start[1] - dy),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "black", "alpha": 0.35, "lw": 0},
+        )
 
 
 def _draw_trajectories(ax, summary: Summary, paths) -> None:
@@ -93,8 +99,9 @@ def _draw_trajectories(ax, summary: Summary, paths) -> None:
         near = summary.in_basin.get(row.run_id, False)
         color = BASIN_COLOR if near else ELSEWHERE_COLOR
         label = "learned alpha, best basin" if near else "learned alpha, elsewhere"
-        ax.plot(xs, ys, "-", color=color, lw=0.9, alpha=0.55,
-                label=None if label in labelled else label)  # fmt: skip
+        ax.plot(
+            xs, ys, "-", color=color, lw=0.9, alpha=0.55, label=None if label in labelled else label
+        )
         labelled.add(label)
         ax.plot(xs[0], ys[0], "o", mfc="white", mec=color, ms=4, alpha=0.9)
         ax.plot(xs[-1], ys[-1], "o", color=color, mec="black", ms=6, zorder=8)
@@ -105,11 +112,20 @@ def _draw_trajectories(ax, summary: Summary, paths) -> None:
 
 def _draw_points(ax, summary: Summary) -> None:
     if summary.best_fixed is not None:
-        ax.plot(*summary.best_fixed.start, "s", mfc="none", mec="red", mew=2, ms=13, zorder=6,
-                label=f"best fixed alpha, val_loss {summary.best_fixed.loss[0]:.3g}")  # fmt: skip
+        ax.plot(
+            *summary.best_fixed.start,
+            "s",
+            mfc="none",
+            mec="red",
+            mew=2,
+            ms=13,
+            zorder=6,
+            label=f"best fixed alpha, val_loss {summary.best_fixed.loss[0]:.3g}",
+        )
     if summary.true_alpha is not None:
-        ax.plot(*summary.true_alpha, "*", color="gold", mec="black", ms=20, zorder=4,
-                label="true alpha")  # fmt: skip
+        ax.plot(
+            *summary.true_alpha, "*", color="gold", mec="black", ms=20, zorder=4, label="true alpha"
+        )
 
 
 def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> None:
@@ -124,9 +140,12 @@ def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> None:
             continue
         near = summary.in_basin.get(row.run_id, False)
         color = BASIN_COLOR if near else ELSEWHERE_COLOR
-        ax.annotate("", xy=(row.learned[index], row.final_val_loss),
-                    xytext=(row.start[index], row.final_val_loss),
-                    arrowprops={"arrowstyle": "->", "color": color, "lw": 1.2})  # fmt: skip
+        ax.annotate(
+            "",
+            xy=(row.learned[index], row.final_val_loss),
+            xytext=(row.start[index], row.final_val_loss),
+            arrowprops={"arrowstyle": "->", "color": color, "lw": 1.2},
+        )
         ax.plot(row.learned[index], row.final_val_loss, "o", color=color, mec="black")
     ax.plot([], [], "o", color=BASIN_COLOR, mec="black", label="learned alpha (arrow from start)")
     if summary.true_alpha is not None:

@@ -18,10 +18,20 @@ from alphalab import tracking
 from alphalab.tracking import Tracker, format_alpha
 
 CSV_COLUMNS = (
-    "run_name", "approach", "start_alpha_real", "start_alpha_imag", "learned_alpha_real",
-    "learned_alpha_imag", "final_val_loss", "alpha_error", "seed", "status", "train_seconds",
-    "run_id", "error",
-)  # fmt: skip
+    "run_name",
+    "approach",
+    "start_alpha_real",
+    "start_alpha_imag",
+    "learned_alpha_real",
+    "learned_alpha_imag",
+    "final_val_loss",
+    "alpha_error",
+    "seed",
+    "status",
+    "train_seconds",
+    "run_id",
+    "error",
+)
 
 
 @dataclass
@@ -195,9 +205,17 @@ def summarize(
             if row.approach == "trainable" and row.ok:
                 in_basin[row.run_id] = abs(complex(*row.learned) - center) <= radius
     summary = Summary(
-        rows, groups, best_fixed, best_trainable, true_alpha, in_basin, basin_tolerance,
-        wall_seconds, [], "",
-    )  # fmt: skip
+        rows,
+        groups,
+        best_fixed,
+        best_trainable,
+        true_alpha,
+        in_basin,
+        basin_tolerance,
+        wall_seconds,
+        [],
+        "",
+    )
     summary.headline, summary.verdict = _verdict(summary)
     return summary
 
@@ -238,6 +256,7 @@ def _verdict(s: Summary) -> tuple[str, list[str]]:
         headline = f"Only trainable runs: the best reached validation loss {learned.loss[0]:.4g}."
 
     truth = s.true_alpha
+
     def err(alpha: tuple[float, float]) -> str:
         if truth is None:
             return ""
@@ -257,9 +276,10 @@ def _verdict(s: Summary) -> tuple[str, list[str]]:
         reached = sum(s.in_basin.values())
         finished = len(s.in_basin)
         others = [
-            row for row in s.rows
+            row
+            for row in s.rows
             if row.approach == "trainable" and row.ok and not s.in_basin[row.run_id]
-        ]  # fmt: skip
+        ]
         text = (
             f"{reached} of {finished} trainable runs ({n_starts} starts) reached the best basin "
             f"(within {s.basin_tolerance:g}·max(1,|α|) of {format_alpha(*learned.learned)})"
@@ -343,8 +363,10 @@ def table(summary: Summary) -> str:
     )
     for row in order:
         error = f"{row.alpha_error:.3g}" if row.alpha_error is not None else "—"
-        basin = "" if row.approach != "trainable" or not row.ok else (
-            " *" if summary.in_basin.get(row.run_id) else ""
+        basin = (
+            ""
+            if row.approach != "trainable" or not row.ok
+            else (" *" if summary.in_basin.get(row.run_id) else "")
         )
         lines.append(
             f"{row.approach:<10} {format_alpha(*row.start):<13} "
@@ -391,11 +413,23 @@ def comparison_csv(rows: list[Row]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for r in rows:
-        writer.writerow([
-            r.name, r.approach, r.start[0], r.start[1], r.learned[0], r.learned[1],
-            r.final_val_loss, "" if r.alpha_error is None else r.alpha_error, r.seed, r.status,
-            r.seconds, r.run_id, r.error,
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                r.name,
+                r.approach,
+                r.start[0],
+                r.start[1],
+                r.learned[0],
+                r.learned[1],
+                r.final_val_loss,
+                "" if r.alpha_error is None else r.alpha_error,
+                r.seed,
+                r.status,
+                r.seconds,
+                r.run_id,
+                r.error,
+            ]
+        )
     return out.getvalue()
 
 

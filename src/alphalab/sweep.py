@@ -9,6 +9,7 @@ any worker starts (fresh SQLite stores race), opens or resumes the parent run na
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
 import os
 import time
@@ -149,14 +150,12 @@ class SweepCallback(Callback):
         if self.closed or self.tracker is None or self.parent_id is None:
             return
         self.closed = True
-        try:
+        with contextlib.suppress(Exception):  # best effort while the process exits
             self.tracker.finish(
                 self.parent_id,
                 "KILLED",
                 f"interrupted; resume with the same command plus sweep.name={self.name}",
             )
-        except Exception:  # noqa: BLE001 - best effort while the process exits
-            pass
 
 
 def _flat(config: DictConfig) -> dict[str, Any]:

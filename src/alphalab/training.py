@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from alphalab.data import TaskData
-from alphalab.models import alpha_of
+from alphalab.models import alpha_of, is_stacked
 
 
 @dataclass
@@ -85,7 +85,7 @@ def fit(
     seed: int,
     on_epoch: Callable[[int, dict], None] | None = None,
 ) -> FitOutcome:
-    stacked = not isinstance(model.output, dict)
+    stacked = is_stacked(model)
     outcome = FitOutcome()
     start = time.perf_counter()
     with warnings.catch_warnings():

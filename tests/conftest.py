@@ -1,0 +1,92 @@
+"""Shared helpers: compose configs in-process, run the real CLI as a subprocess, read the store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = ROOT / "conf"
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def store_uri(folder: Path) -> str:
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    """A fresh SQLite MLflow store in the test's tmp dir."""
+    return store_uri(tmp_path)
+
+
+def compose(overrides: list[str] | None = None):
+    """The config ``python -m experiments.run OVERRIDES`` would run (single-run mode)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from alphalab.config import register_resolvers
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        return hydra_compose("config", overrides=list(overrides or []))
+
+
+def cli(
+    module: str, *args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """Run ``python -m MODULE ARGS`` the way a user does, capturing its output."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    full_env.pop("MLFLOW_TRACKING_URI", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd or ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def run_experiment(tmp_path: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """``python -m experiments.run`` with its store and Hydra outputs inside ``tmp_path``."""
+    return cli(
+        "experiments.run",
+        *args,
+        f"tracking.uri={store_uri(tmp_path)}",
+        f"hydra.run.dir={tmp_path / 'hydra-run'}",
+        f"hydra.sweep.dir={tmp_path / 'hydra-sweep'}",
+        **kwargs,
+    )
+
+
+def client(uri: str):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def all_runs(uri: str, experiment: str = "alphalab") -> list:
+    c = client(uri)
+    found = c.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    return c.search_runs([found.experiment_id], max_results=10000)
+
+
+def runs_in(folder: Path) -> list:
+    """Every run in the store of ``run_experiment(folder, ...)``; [] when no store was created."""
+    if not (folder / "mlflow.db").exists():
+        return []
+    return all_runs(store_uri(folder))
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The lines alphalab itself printed to stderr (TensorFlow's C++ start-up noise removed)."""
+    return [line for line in stderr.splitlines() if line.startswith("alphalab:")]
