@@ -24,4 +24,8 @@ def main(cfg: DictConfig) -> float:
 if __name__ == "__main__":
     register_resolvers()
     app.preflight_or_exit(CONF_DIR, "config", sys.argv[1:])
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("alphalab: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -100,11 +100,14 @@ def run_job(cfg: DictConfig, parent_id: str | None = None, kind: str = "run") ->
                 skipped=True,
             )
 
+    import logging
+
     import keras
 
     from alphalab import data as task_data
     from alphalab import models, training
 
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     keras.backend.clear_session()
     keras.utils.set_random_seed(spec.seed)
     data = task_data.load_task(spec.task, spec.seed)

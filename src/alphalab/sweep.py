@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import math
 import os
+import sys
 import time
 from datetime import datetime
 from typing import Any
@@ -150,12 +151,10 @@ class SweepCallback(Callback):
         if self.closed or self.tracker is None or self.parent_id is None:
             return
         self.closed = True
+        hint = f"resume with the same command plus sweep.name={self.name}"
+        print(f"alphalab: sweep '{self.name}' interrupted; {hint}", file=sys.stderr, flush=True)
         with contextlib.suppress(Exception):  # best effort while the process exits
-            self.tracker.finish(
-                self.parent_id,
-                "KILLED",
-                f"interrupted; resume with the same command plus sweep.name={self.name}",
-            )
+            self.tracker.finish(self.parent_id, "KILLED", f"interrupted; {hint}")
 
 
 def _flat(config: DictConfig) -> dict[str, Any]:
