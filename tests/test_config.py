@@ -64,6 +64,7 @@ BAD_NAMES = [
     (["formula=nope"], "formula", "unknown option 'nope'"),
     (["task=nope"], "task", "unknown option 'nope'"),
     (["alpha.reel=1"], "alpha.reel", "no such config key"),
+    (["+search=nope"], "search", "unknown option 'nope'"),
 ]
 # Bad values and files: alphalab's own check rejects them.
 BAD_VALUES = [
@@ -89,6 +90,22 @@ BAD_VALUES = [
     (["formula=custom", "formula.name=no_such_pkg.fn"], "formula.name", "cannot import"),
     (["formula.name=nonsense"], "formula.name", "unknown formula"),
     (["model.head=big"], "model.head", "unknown 'big'"),
+    (["+search=random", "search.max_trials=0"], "search.max_trials", "at least 1"),
+    (
+        ["+search=grid", "search.space.alpha_real.step=null"],
+        "search.space.alpha_real.step",
+        "needs a step",
+    ),
+    (
+        ["+search=random", "search.space.alpha_imag.min=5"],
+        "search.space.alpha_imag.max",
+        "greater than",
+    ),
+    (
+        ["+search=random", "search.space.alpha_real.sampling=log"],
+        "search.space.alpha_real.min",
+        "positive minimum",
+    ),
 ]
 
 

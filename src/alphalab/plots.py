@@ -155,3 +155,75 @@ def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> None:
     ax.set_ylabel("final validation loss")
     if not all(math.isfinite(y) for y in ys):
         ax.set_ylim(bottom=None)
+
+
+def plot_trials(summary, paths: dict[str, list[tuple[float, float]]], out: Path) -> Path:
+    """A search's trials over the alpha plane, numbered in order, coloured by validation loss."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    fig, ax = plt.subplots(figsize=(8.5, 6.5), dpi=110)
+    done = [t for t in summary.trials if t.ok]
+    if len(summary.trials) > 1:
+        xs, ys = zip(*(t.start for t in summary.trials), strict=True)
+        ax.plot(xs, ys, "-", color="0.75", lw=0.8, zorder=1, label="order of trials")
+    if done:
+        losses = np.array([t.final_val_loss for t in done])
+        positive = losses[losses > 0]
+        norm = LogNorm(positive.min(), positive.max()) if positive.size > 1 else None
+        points = ax.scatter(
+            [t.start[0] for t in done],
+            [t.start[1] for t in done],
+            c=losses,
+            cmap="viridis_r",
+            norm=norm,
+            s=60,
+            edgecolors="black",
+            zorder=3,
+        )
+        fig.colorbar(points, ax=ax, label="validation loss of the trial (log scale)")
+    for order, trial in enumerate(summary.trials, 1):
+        ax.annotate(str(order), trial.start, xytext=(5, 5), textcoords="offset points", fontsize=7)
+        if not trial.ok:
+            ax.plot(*trial.start, "x", color=ELSEWHERE_COLOR, ms=8, mew=2, zorder=4)
+    if summary.best is not None:
+        ax.plot(
+            *summary.best.start,
+            "s",
+            mfc="none",
+            mec="red",
+            mew=2,
+            ms=14,
+            zorder=5,
+            label=f"best trial, val_loss {summary.best.final_val_loss:.3g}",
+        )
+    reference = summary.reference
+    if reference is not None and reference.run_id in paths:
+        rx, ry = zip(*paths[reference.run_id], strict=True)
+        ax.plot(
+            rx,
+            ry,
+            "-",
+            color=BASIN_COLOR,
+            lw=1.5,
+            zorder=4,
+            label=f"learned alpha (trainable), val_loss {reference.final_val_loss:.3g}",
+        )
+        ax.plot(rx[0], ry[0], "o", mfc="white", mec=BASIN_COLOR, ms=6, zorder=4)
+        ax.plot(rx[-1], ry[-1], "o", color=BASIN_COLOR, mec="black", ms=8, zorder=6)
+    if summary.true_alpha is not None:
+        ax.plot(
+            *summary.true_alpha, "*", color="gold", mec="black", ms=18, zorder=2, label="true alpha"
+        )
+    ax.set_xlabel("alpha_real")
+    ax.set_ylabel("alpha_imag")
+    ax.set_title(_wrap(summary.headline), fontsize=10)
+    fig.suptitle(f"{summary.tuner} search over alpha (numbers: order of trials)", fontsize=12)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out

@@ -490,3 +490,176 @@ def describe_single_run(result, cfg) -> str:
     lines.append(f"  MLflow run {result.run_id} in experiment '{result.experiment_name}'")
     lines.append(f"  store {result.tracking_uri}; browse it with: python -m experiments.ui")
     return "\n".join(lines)
+
+
+# --- searches ---------------------------------------------------------------------------------
+@dataclass
+class SearchSummary:
+    trials: list[Row]  # in the order they ran
+    reference: Row | None  # the trainable run on the same task and seed
+    best: Row | None
+    trials_to_within_1pct: int | None
+    true_alpha: tuple[float, float] | None
+    wall_seconds: float
+    tuner: str
+    headline: str = ""
+    verdict: list[str] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {
+            "trials": len(self.trials),
+            "failed_trials": sum(1 for t in self.trials if not t.ok),
+            "wall_seconds": self.wall_seconds,
+            "search_train_seconds": sum(t.seconds for t in self.trials if math.isfinite(t.seconds)),
+        }
+        if self.best is not None:
+            for prefix in ("best_trial", "best_fixed"):
+                out[f"{prefix}_val_loss"] = self.best.final_val_loss
+                out[f"{prefix}_alpha_real"], out[f"{prefix}_alpha_imag"] = self.best.start
+        if self.trials_to_within_1pct is not None:
+            out["trials_to_within_1pct"] = self.trials_to_within_1pct
+        if self.reference is not None and self.reference.ok:
+            out["best_trainable_val_loss"] = self.reference.final_val_loss
+            out["best_trainable_alpha_real"], out["best_trainable_alpha_imag"] = (
+                self.reference.learned
+            )
+            out["trainable_train_seconds"] = self.reference.seconds
+        return out
+
+
+def summarize_trials(
+    trials: list[Row], reference: Row | None, tuner: str, wall_seconds: float = math.nan
+) -> SearchSummary:
+    finished = [t for t in trials if t.ok]
+    best = min(finished, key=lambda t: t.final_val_loss) if finished else None
+    within = None
+    if best is not None:
+        threshold = best.final_val_loss + 0.01 * abs(best.final_val_loss)
+        within = next(i for i, t in enumerate(trials, 1) if t.ok and t.final_val_loss <= threshold)
+    truth = next((t.true_alpha for t in trials if t.true_alpha is not None), None)
+    summary = SearchSummary(trials, reference, best, within, truth, wall_seconds, tuner)
+    summary.headline, summary.verdict = _search_verdict(summary)
+    return summary
+
+
+def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
+    truth = s.true_alpha
+
+    def err(alpha: tuple[float, float]) -> str:
+        if truth is None:
+            return ""
+        return f", |α − α*| = {abs(complex(*alpha) - complex(*truth)):.3g}"
+
+    lines = []
+    ref = s.reference if s.reference is not None and s.reference.ok else None
+    if s.best is None:
+        headline = "No trial finished: nothing to compare."
+    elif ref is None:
+        headline = f"Best alpha found: {format_alpha(*s.best.start)}, val_loss {s.best.final_val_loss:.4g}."
+    else:
+        found, learned = s.best.final_val_loss, ref.final_val_loss
+        if abs(found - learned) <= 0.01 * min(found, learned):
+            headline = (
+                f"A tie: the {s.tuner} search and the learned alpha reach the same validation "
+                f"loss ({found:.4g} vs {learned:.4g}, within 1%)."
+            )
+        elif learned < found:
+            headline = (
+                f"Learned alpha wins: validation loss {learned:.4g} vs {found:.4g} for the best "
+                f"of {len(s.trials)} {s.tuner}-search trials ({_ratio_text(found, learned)})."
+            )
+        else:
+            headline = (
+                f"The {s.tuner} search wins: validation loss {found:.4g} vs {learned:.4g} for the "
+                f"learned alpha ({_ratio_text(learned, found)})."
+            )
+    if s.best is not None:
+        order = s.trials.index(s.best) + 1
+        lines.append(
+            f"Best alpha found by the search: {format_alpha(*s.best.start)} (trial "
+            f"{s.best.name.split(' ')[1]}, number {order} of {len(s.trials)}), "
+            f"val_loss {s.best.final_val_loss:.4g}{err(s.best.start)}."
+        )
+        lines.append(
+            f"It took {s.trials_to_within_1pct} trial(s) to come within 1% of the final best loss."
+        )
+    if ref is not None:
+        lines.append(
+            f"Learned alpha (one trainable run from {format_alpha(*ref.start)}, same task and "
+            f"seed): {format_alpha(*ref.learned)}, val_loss {ref.final_val_loss:.4g}"
+            f"{err(ref.learned)}."
+        )
+    if truth is not None:
+        lines.append(f"True alpha: {format_alpha(*truth)}.")
+    failed = [t for t in s.trials if not t.ok]
+    if failed:
+        lines.append(
+            f"{len(failed)} trial(s) did not finish: "
+            + "; ".join(f"{t.name}: {t.error or t.status}" for t in failed[:5])
+            + "."
+        )
+    spent = sum(t.seconds for t in s.trials if math.isfinite(t.seconds))
+    cost = f"Cost: search {len(s.trials)} trials, {spent:.1f} s of training"
+    if ref is not None:
+        cost += f"; learning 1 run, {ref.seconds:.1f} s of training"
+    if math.isfinite(s.wall_seconds):
+        cost += f"; wall time of this session {s.wall_seconds:.0f} s"
+    lines.append(cost + ".")
+    return headline, lines
+
+
+def search_table(s: SearchSummary) -> str:
+    header = f"{'#':>3} {'run':<34} {'alpha':<15} {'val_loss':>10} {'|α−α*|':>8}  {'status':<9}"
+    lines = [header, "-" * len(header)]
+    rows = list(enumerate(s.trials, 1))
+    if s.reference is not None:
+        rows.append(("ref", s.reference))
+    for order, row in rows:
+        alpha = format_alpha(*row.learned)
+        error = f"{row.alpha_error:.3g}" if row.alpha_error is not None else "—"
+        mark = " ←best" if row is s.best else ""
+        lines.append(
+            f"{order!s:>3} {row.name[:34]:<34} {alpha:<15} {_loss(row.final_val_loss):>10} "
+            f"{error:>8}  {row.status:<9}{mark}"
+        )
+    return "\n".join(lines)
+
+
+def summarize_search(
+    tracker: Tracker, parent_id: str, spec, wall_seconds: float, new_trials: int
+) -> str:
+    """Compare a search's trials with its trainable reference; log onto the parent run."""
+    from alphalab.plots import plot_trials
+
+    children = tracker.children(parent_id)
+    kind = tracking.TAG_KIND
+    trials = [row_from_run(r) for r in children if r.data.tags.get(kind) == "trial"]
+    references = latest_rows([r for r in children if r.data.tags.get(kind) == "reference"])
+    reference = references[-1] if references else None
+    summary = summarize_trials(trials, reference, spec.tuner, wall_seconds)
+    title = f"alphalab {spec.tuner} search '{spec.name}': searched alpha vs learned alpha"
+    bullets = "\n".join(f"- {line}" for line in summary.verdict)
+    note = (
+        f"## {title}\n\n**{summary.headline}**\n\n{bullets}\n\n"
+        "Artifacts: `comparison.csv` (one row per trial, and the trainable reference), "
+        "`trials.png` (the trials over the alpha plane, in order).\n\n"
+        f"```\n{search_table(summary)}\n```\n"
+    )
+    with tempfile.TemporaryDirectory(prefix="alphalab-search-") as tmp:
+        folder = Path(tmp)
+        rows = trials + ([reference] if reference is not None else [])
+        (folder / "comparison.csv").write_text(comparison_csv(rows))
+        (folder / "verdict.md").write_text(note)
+        paths = trajectories(tracker, [reference] if reference is not None else [])
+        plot_trials(summary, paths, folder / "trials.png")
+        tracker.log_artifacts(parent_id, folder)
+    metrics = summary.metrics()
+    tracker.log_metrics(parent_id, [(k, v, 0) for k, v in metrics.items() if math.isfinite(v)])
+    tracker.set_tags(parent_id, {tracking.TAG_NOTE: note})
+    bar = "=" * 78
+    verdict = "\n".join(f"  - {line}" for line in summary.verdict)
+    return (
+        f"\n{bar}\n{title}\n{bar}\n{search_table(summary)}\n\n{summary.headline}\n{verdict}\n"
+        f"({new_trials} new trial(s) this session)\n"
+        f"\nMLflow: parent run {parent_id} in {tracker.uri}\n"
+    )

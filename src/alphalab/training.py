@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -76,6 +77,14 @@ class EpochRecorder(keras.callbacks.Callback):
             self.on_epoch(epoch, values)
 
 
+@contextlib.contextmanager
+def nothing_to_train_is_fine():
+    """A Lambda model without a head has nothing to train, by design: its fit only measures."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have any trainable weights.*")
+        yield
+
+
 def fit(
     model: keras.Model,
     train: TaskData,
@@ -88,9 +97,7 @@ def fit(
     stacked = is_stacked(model)
     outcome = FitOutcome()
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        # A Lambda model without a head has nothing to train, by design: its fit only measures.
-        warnings.filterwarnings("ignore", message=".*does not have any trainable weights.*")
+    with nothing_to_train_is_fine():
         model.fit(
             dataset(train, batch_size, stacked, shuffle_seed=seed),
             validation_data=dataset(validation, batch_size, stacked),
