@@ -555,7 +555,8 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
     if s.best is None:
         headline = "No trial finished: nothing to compare."
     elif ref is None:
-        headline = f"Best alpha found: {format_alpha(*s.best.start)}, val_loss {s.best.final_val_loss:.4g}."
+        found = format_alpha(*s.best.start)
+        headline = f"Best alpha found: {found}, val_loss {s.best.final_val_loss:.4g}."
     else:
         found, learned = s.best.final_val_loss, ref.final_val_loss
         if abs(found - learned) <= 0.01 * min(found, learned):
