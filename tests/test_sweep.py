@@ -231,3 +231,34 @@ def test_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
     for child in left_running:
         assert client(uri).get_run(child.info.run_id).info.status == "KILLED"
     assert len(read_comparison(tmp_path, parent)) == 8
+
+
+def test_compare_prints_the_latest_sweep_in_every_format(two_seed_sweep, capsys):
+    from alphalab.compare import main
+
+    folder, _ = two_seed_sweep
+    (parent,), _ = split(all_runs(store_uri(folder)))
+    store = ["--store", store_uri(folder)]
+    assert main(store) == 0
+    table = capsys.readouterr().out
+    assert parent.info.run_name in table and parent.info.run_id in table
+    assert main([*store, "--format", "csv"]) == 0
+    printed = capsys.readouterr().out
+    artifact = Path(client(store_uri(folder)).download_artifacts(
+        parent.info.run_id, "comparison.csv", str(folder / "dl")
+    ))  # fmt: skip
+    assert printed == artifact.read_text()
+    assert main([parent.info.run_name, *store, "--format", "markdown"]) == 0
+    assert capsys.readouterr().out == parent.data.tags["mlflow.note.content"]
+    assert main([parent.info.run_id, *store]) == 0  # by run id as well
+    assert parent.info.run_id in capsys.readouterr().out
+
+
+def test_compare_with_an_unknown_name_says_so_in_one_line(two_seed_sweep):
+    from tests.conftest import cli, error_lines
+
+    folder, _ = two_seed_sweep
+    result = cli("experiments.compare", "no-such-sweep", "--store", store_uri(folder))
+    assert result.returncode == 2
+    (line,) = error_lines(result.stderr)
+    assert "no sweep or search named 'no-such-sweep'" in line

@@ -11,6 +11,7 @@ import io
 import math
 import statistics
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -392,25 +393,9 @@ def aggregate_table(summary: Summary) -> str:
     return "\n".join(lines)
 
 
-def console_text(summary: Summary, title: str) -> str:
-    bar = "=" * 78
-    verdict = "\n".join(f"  - {line}" for line in summary.verdict)
-    return f"\n{bar}\n{title}\n{bar}\n{table(summary)}\n\n{summary.headline}\n{verdict}\n"
-
-
-def markdown(summary: Summary, title: str) -> str:
-    bullets = "\n".join(f"- {line}" for line in summary.verdict)
-    return (
-        f"## {title}\n\n**{summary.headline}**\n\n{bullets}\n\n"
-        "Artifacts: `comparison.csv` (one row per run), `landscape.png` (validation loss over the "
-        "alpha grid with the learned-alpha trajectories).\n\n"
-        f"```\n{table(summary)}\n```\n"
-    )
-
-
 def comparison_csv(rows: list[Row]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in rows:
         writer.writerow(
@@ -446,32 +431,6 @@ def trajectories(tracker: Tracker, rows: list[Row]) -> dict[str, list[tuple[floa
         steps = sorted(set(by_step_r) & set(by_step_i))
         paths[row.run_id] = [row.start] + [(by_step_r[s], by_step_i[s]) for s in steps]
     return paths
-
-
-def summarize_parent(
-    tracker: Tracker,
-    parent_id: str,
-    wall_seconds: float = math.nan,
-    basin_tolerance: float = 0.05,
-    title: str | None = None,
-) -> str:
-    """Compare the parent's children; log the results onto the parent; return console text."""
-    from alphalab.plots import plot_landscape
-
-    parent = tracker.client.get_run(parent_id)
-    title = title or f"alphalab sweep '{parent.info.run_name}': fixed alpha vs learned alpha"
-    rows = latest_rows(tracker.children(parent_id))
-    summary = summarize(rows, basin_tolerance, wall_seconds)
-    with tempfile.TemporaryDirectory(prefix="alphalab-sweep-") as tmp:
-        folder = Path(tmp)
-        (folder / "comparison.csv").write_text(comparison_csv(rows))
-        (folder / "verdict.md").write_text(markdown(summary, title))
-        plot_landscape(summary, trajectories(tracker, rows), folder / "landscape.png")
-        tracker.log_artifacts(parent_id, folder)
-    metrics = summary.metrics()
-    tracker.log_metrics(parent_id, [(k, v, 0) for k, v in metrics.items() if math.isfinite(v)])
-    tracker.set_tags(parent_id, {tracking.TAG_NOTE: markdown(summary, title)})
-    return console_text(summary, title) + f"\nMLflow: parent run {parent_id} in {tracker.uri}\n"
 
 
 def describe_single_run(result, cfg) -> str:
@@ -604,7 +563,7 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
     if ref is not None:
         cost += f"; learning 1 run, {ref.seconds:.1f} s of training"
     if math.isfinite(s.wall_seconds):
-        cost += f"; wall time of this session {s.wall_seconds:.0f} s"
+        cost += f"; wall time {s.wall_seconds:.0f} s"
     lines.append(cost + ".")
     return headline, lines
 
@@ -626,41 +585,100 @@ def search_table(s: SearchSummary) -> str:
     return "\n".join(lines)
 
 
-def summarize_search(
-    tracker: Tracker, parent_id: str, spec, wall_seconds: float, new_trials: int
-) -> str:
-    """Compare a search's trials with its trainable reference; log onto the parent run."""
-    from alphalab.plots import plot_trials
+# --- one comparison, whatever produced it -------------------------------------------------------
+@dataclass
+class Comparison:
+    """What a sweep or search concluded, ready for the console, the parent run and the CLI."""
 
-    children = tracker.children(parent_id)
-    kind = tracking.TAG_KIND
-    trials = [row_from_run(r) for r in children if r.data.tags.get(kind) == "trial"]
-    references = latest_rows([r for r in children if r.data.tags.get(kind) == "reference"])
-    reference = references[-1] if references else None
-    summary = summarize_trials(trials, reference, spec.tuner, wall_seconds)
-    title = f"alphalab {spec.tuner} search '{spec.name}': searched alpha vs learned alpha"
-    bullets = "\n".join(f"- {line}" for line in summary.verdict)
-    note = (
-        f"## {title}\n\n**{summary.headline}**\n\n{bullets}\n\n"
-        "Artifacts: `comparison.csv` (one row per trial, and the trainable reference), "
-        "`trials.png` (the trials over the alpha plane, in order).\n\n"
-        f"```\n{search_table(summary)}\n```\n"
-    )
-    with tempfile.TemporaryDirectory(prefix="alphalab-search-") as tmp:
-        folder = Path(tmp)
-        rows = trials + ([reference] if reference is not None else [])
-        (folder / "comparison.csv").write_text(comparison_csv(rows))
-        (folder / "verdict.md").write_text(note)
+    title: str
+    headline: str
+    verdict: list[str]
+    table: str
+    rows: list[Row]
+    metrics: dict[str, float]
+    artifacts: str  # one sentence on the parent's artifacts
+    plot_name: str
+    draw: Callable[[Path], object]  # writes the plot to a path
+
+    def console(self) -> str:
+        bar = "=" * 78
+        bullets = "\n".join(f"  - {line}" for line in self.verdict)
+        return f"\n{bar}\n{self.title}\n{bar}\n{self.table}\n\n{self.headline}\n{bullets}\n"
+
+    def markdown(self) -> str:
+        bullets = "\n".join(f"- {line}" for line in self.verdict)
+        return (
+            f"## {self.title}\n\n**{self.headline}**\n\n{bullets}\n\n{self.artifacts}\n\n"
+            f"```\n{self.table}\n```\n"
+        )
+
+    def csv(self) -> str:
+        return comparison_csv(self.rows)
+
+
+def _param(run, key: str, default: str) -> str:
+    return run.data.params.get(key, default)
+
+
+def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None) -> Comparison:
+    """Rebuild the comparison of a sweep or search parent run from its children in the store."""
+    from alphalab.plots import plot_landscape, plot_trials
+
+    if wall_seconds is None:
+        wall_seconds = parent.data.metrics.get("wall_seconds")
+    if wall_seconds is None:
+        end = parent.info.end_time or parent.info.start_time
+        wall_seconds = (end - parent.info.start_time) / 1000 if end else math.nan
+    children = tracker.children(parent.info.run_id)
+    name = parent.info.run_name
+    if parent.data.tags.get(tracking.TAG_KIND) == "search":
+        kind = tracking.TAG_KIND
+        trials = [row_from_run(r) for r in children if r.data.tags.get(kind) == "trial"]
+        references = latest_rows([r for r in children if r.data.tags.get(kind) == "reference"])
+        reference = references[-1] if references else None
+        tuner = _param(parent, "search.tuner", "keras-tuner")
+        search = summarize_trials(trials, reference, tuner, wall_seconds)
         paths = trajectories(tracker, [reference] if reference is not None else [])
-        plot_trials(summary, paths, folder / "trials.png")
-        tracker.log_artifacts(parent_id, folder)
-    metrics = summary.metrics()
-    tracker.log_metrics(parent_id, [(k, v, 0) for k, v in metrics.items() if math.isfinite(v)])
-    tracker.set_tags(parent_id, {tracking.TAG_NOTE: note})
-    bar = "=" * 78
-    verdict = "\n".join(f"  - {line}" for line in summary.verdict)
-    return (
-        f"\n{bar}\n{title}\n{bar}\n{search_table(summary)}\n\n{summary.headline}\n{verdict}\n"
-        f"({new_trials} new trial(s) this session)\n"
-        f"\nMLflow: parent run {parent_id} in {tracker.uri}\n"
+        return Comparison(
+            title=f"alphalab {tuner} search '{name}': searched alpha vs learned alpha",
+            headline=search.headline,
+            verdict=search.verdict,
+            table=search_table(search),
+            rows=trials + ([reference] if reference is not None else []),
+            metrics=search.metrics(),
+            artifacts="Artifacts: `comparison.csv` (one row per trial, and the trainable "
+            "reference), `trials.png` (the trials over the alpha plane, in order).",
+            plot_name="trials.png",
+            draw=lambda path: plot_trials(search, paths, path),
+        )
+    rows = latest_rows(children)
+    tolerance = float(_param(parent, "base.sweep.basin_tolerance", "0.05"))
+    summary = summarize(rows, tolerance, wall_seconds)
+    return Comparison(
+        title=f"alphalab sweep '{name}': fixed alpha vs learned alpha",
+        headline=summary.headline,
+        verdict=summary.verdict,
+        table=table(summary),
+        rows=rows,
+        metrics=summary.metrics(),
+        artifacts="Artifacts: `comparison.csv` (one row per run), `landscape.png` (validation "
+        "loss over the alpha grid with the learned-alpha trajectories).",
+        plot_name="landscape.png",
+        draw=lambda path: plot_landscape(summary, trajectories(tracker, rows), path),
     )
+
+
+def record_comparison(tracker: Tracker, parent_id: str, wall_seconds: float) -> Comparison:
+    """Compare the parent's children and log the result onto the parent: ``comparison.csv``,
+    ``verdict.md``, the plot, the ``best_*`` metrics and the verdict as its description."""
+    comparison = load_comparison(tracker, tracker.client.get_run(parent_id), wall_seconds)
+    with tempfile.TemporaryDirectory(prefix="alphalab-summary-") as tmp:
+        folder = Path(tmp)
+        (folder / "comparison.csv").write_text(comparison.csv())
+        (folder / "verdict.md").write_text(comparison.markdown())
+        comparison.draw(folder / comparison.plot_name)
+        tracker.log_artifacts(parent_id, folder)
+    metrics = [(k, v, 0) for k, v in comparison.metrics.items() if math.isfinite(v)]
+    tracker.log_metrics(parent_id, metrics)
+    tracker.set_tags(parent_id, {tracking.TAG_NOTE: comparison.markdown()})
+    return comparison

@@ -210,7 +210,7 @@ def run_search(cfg: DictConfig) -> float:
     import keras
 
     from alphalab import data as task_data
-    from alphalab.report import summarize_search
+    from alphalab.report import record_comparison
     from alphalab.training import dataset
 
     run = run_spec(cfg)
@@ -263,10 +263,10 @@ def run_search(cfg: DictConfig) -> float:
         if spec.reference:
             reference_cfg = OmegaConf.merge(cfg, {"approach": {"name": "trainable"}})
             run_job(reference_cfg, parent_id=parent_id, kind="reference")
-        text = summarize_search(
-            tracker, parent_id, spec, wall_seconds=time.time() - started, new_trials=new_trials
-        )
-        print(text, flush=True)
+        comparison = record_comparison(tracker, parent_id, wall_seconds=time.time() - started)
+        print(comparison.console(), flush=True)
+        print(f"({new_trials} new trial(s) this session)", flush=True)
+        print(f"MLflow: parent run {parent_id} in {tracker.uri}", flush=True)
     except KeyboardInterrupt:
         tracker.finish(parent_id, "KILLED", f"interrupted; continue with search.name={name}")
         raise

@@ -125,19 +125,15 @@ class SweepCallback(Callback):
         return len(finished_keys)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from alphalab.report import summarize_parent
+        from alphalab.report import record_comparison
 
         assert self.tracker is not None and self.parent_id is not None
         try:
-            text = summarize_parent(
-                self.tracker,
-                self.parent_id,
-                wall_seconds=time.time() - self.started,
-                basin_tolerance=float(
-                    OmegaConf.select(config, "sweep.basin_tolerance", default=0.05)
-                ),
+            comparison = record_comparison(
+                self.tracker, self.parent_id, wall_seconds=time.time() - self.started
             )
-            print(text, flush=True)
+            print(comparison.console(), flush=True)
+            print(f"MLflow: parent run {self.parent_id} in {self.tracker.uri}", flush=True)
             self.tracker.finish(self.parent_id, "FINISHED")
         except BaseException as exc:
             self.tracker.finish(self.parent_id, "FAILED", f"summary failed: {exc}")

@@ -80,7 +80,14 @@ class RunHandle:
 class Tracker:
     """An MLflow client bound to one store and experiment."""
 
-    def __init__(self, uri: str | None, experiment_name: str, artifact_location: str | None = None):
+    def __init__(
+        self,
+        uri: str | None,
+        experiment_name: str,
+        artifact_location: str | None = None,
+        create: bool = True,
+    ):
+        """``create=False``: raise LookupError instead of creating a missing experiment."""
         import logging
 
         from mlflow.tracking import MlflowClient
@@ -94,7 +101,14 @@ class Tracker:
             if artifact_location is None:
                 artifact_location = (db.parent / "artifacts").as_uri()
         self.client = MlflowClient(tracking_uri=self.uri)
-        self.experiment_id = self._experiment(experiment_name, artifact_location)
+        self.experiment_name = experiment_name
+        if not create:
+            found = self.client.get_experiment_by_name(experiment_name)
+            if found is None:
+                raise LookupError(f"no experiment '{experiment_name}'")
+            self.experiment_id = found.experiment_id
+        else:
+            self.experiment_id = self._experiment(experiment_name, artifact_location)
 
     def _experiment(self, name: str, artifact_location: str | None) -> str:
         from mlflow.exceptions import MlflowException
