@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from alphalab import tracking
 from alphalab.config import RunSpec, flatten, run_spec
+from alphalab.sweep_context import SweepContext
 from alphalab.tracking import format_alpha, tracker_for
 
 # Config sections that say where and how a job is recorded, not what it computes.
@@ -26,6 +26,7 @@ _NOT_PART_OF_JOB = ("sweep", "search", "tracking", "experiment_name")
 
 @dataclass
 class JobResult:
+    job_key: str
     run_id: str
     name: str
     status: str
@@ -75,17 +76,27 @@ def run_params(spec: RunSpec, cfg: DictConfig) -> dict:
     return params
 
 
+def _finished_before(tracker, parent_id: str, key: str, context: SweepContext | None):
+    """The FINISHED child of an earlier session for this job, if any (resume skips it)."""
+    known = context is not None and context.parent_id == parent_id
+    if known and context.finished_before(key) is False:
+        return None  # the sweep's own list says so: no need to ask the store
+    return tracker.finished_child(parent_id, key)
+
+
 def run_job(cfg: DictConfig, parent_id: str | None = None, kind: str = "run") -> JobResult:
     """Train once as ``cfg`` says and record it. ``parent_id`` makes it a child run; by default
-    it comes from the enclosing sweep (environment ``ALPHALAB_PARENT_RUN_ID``)."""
+    it comes from the enclosing sweep (``alphalab.sweep_context``)."""
     spec = run_spec(cfg)
-    parent_id = parent_id or os.environ.get(tracking.ENV_PARENT) or None
+    context = SweepContext.from_env()
+    parent_id = parent_id or (context.parent_id if context else None)
     tracker = tracker_for(spec.tracking_uri, spec.experiment_name, spec.artifact_location)
     key = job_key(cfg)
     if parent_id:
-        done = tracker.finished_child(parent_id, key)
+        done = _finished_before(tracker, parent_id, key, context)
         if done is not None:
             return JobResult(
+                job_key=key,
                 run_id=done.info.run_id,
                 name=done.info.run_name,
                 status="FINISHED",
@@ -108,15 +119,16 @@ def run_job(cfg: DictConfig, parent_id: str | None = None, kind: str = "run") ->
     from alphalab import models, training
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    keras.backend.clear_session()
     keras.utils.set_random_seed(spec.seed)
     data = task_data.load_task(spec.task, spec.seed)
     train_part, val_part = data.split(spec.train.validation_split, spec.seed)
-    model = models.build_model(
-        spec.approach, spec.formula, spec.alpha, data.n_features, spec.head, spec.output
-    )
-    models.compile_model(
-        model,
+    model = models.compiled_model(
+        spec.approach,
+        spec.formula,
+        spec.alpha,
+        data.n_features,
+        spec.head,
+        spec.output,
         spec.train.optimizer,
         spec.train.learning_rate,
         has_imag=data.has_imag,
@@ -152,15 +164,15 @@ def run_job(cfg: DictConfig, parent_id: str | None = None, kind: str = "run") ->
         if spec.task.true_alpha is not None:
             error = abs(complex(*learned) - complex(*spec.task.true_alpha))
             metrics.append((tracking.ALPHA_ERROR, error, 0))
-        tracker.log_metrics(run.run_id, metrics)
         name = run_name(spec, learned if spec.approach == "trainable" else None)
-        tracker.set_tags(run.run_id, {tracking.TAG_RUN_NAME: name})
+        tracker.log_metrics(run.run_id, metrics, tags={tracking.TAG_RUN_NAME: name})
         with tempfile.TemporaryDirectory(prefix="alphalab-") as folder:
             _write_artifacts(Path(folder), cfg, model)
             tracker.log_artifacts(run.run_id, Path(folder))
         if outcome.error:
             run.fail(f"diverged: {outcome.error}")
     return JobResult(
+        job_key=key,
         run_id=run.run_id,
         name=name,
         status=run.status,

@@ -129,3 +129,62 @@ def alpha_of(model: keras.Model) -> tuple[float, float] | None:
 def weights_by_name(model: keras.Model) -> dict[str, list]:
     """Every model weight by its path, e.g. ``{"alpha/kernel": [0.5, 2.0]}``."""
     return {w.path: ops.convert_to_numpy(w).tolist() for w in model.weights}
+
+
+# --- compiled once per process ------------------------------------------------------------------
+# Tracing the train and test functions costs about 1 s per new model here, more than the 30
+# epochs of a default fit. Jobs of one process that differ only in where alpha starts (or in the
+# seed) therefore share one compiled model, reset to its initial state before each fit.
+_COMPILED: dict[tuple, keras.Model] = {}
+_MAX_COMPILED = 64
+
+
+def compiled_model(
+    approach: str,
+    formula: FormulaSpec,
+    alpha: tuple[float, float],
+    n_features: int,
+    head: str,
+    output: str,
+    optimizer: str,
+    learning_rate: float,
+    has_imag: bool,
+    steps_per_execution: int,
+    schedule: str,
+    total_steps: int,
+) -> keras.Model:
+    """A compiled model in its initial state: built and compiled on first use, then reused.
+
+    A trainable model is shared across starting alphas (its kernel is reset to ``alpha``); a
+    Lambda model holds alpha as a constant in its graph, so it is shared only across seeds.
+    """
+    key = (
+        approach, formula.name, repr(sorted(formula.kwargs.items())), n_features, head, output,
+        optimizer, learning_rate, has_imag, steps_per_execution, schedule, total_steps,
+        alpha if approach == "lambda" else None,
+    )  # fmt: skip
+    model = _COMPILED.get(key)
+    if model is None:
+        model = build_model(approach, formula, alpha, n_features, head, output)
+        compile_model(
+            model, optimizer, learning_rate, has_imag, steps_per_execution, schedule, total_steps
+        )
+        if len(_COMPILED) >= _MAX_COMPILED:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = model
+        return model
+    reset(model, alpha)
+    return model
+
+
+def reset(model: keras.Model, alpha: tuple[float, float]) -> None:
+    """Put a compiled model back in the state a fresh build would have: alpha, a neutral head,
+    an optimizer that has taken no step."""
+    layer = model.get_layer(ALPHA_LAYER)
+    if isinstance(layer, ComplexAlpha):
+        layer.kernel.assign([alpha[0], alpha[1]])
+    if any(layer.name == HEAD_LAYER for layer in model.layers):
+        model.get_layer(HEAD_LAYER).kernel.assign([1.0, 0.0])
+    for variable in model.optimizer.variables:
+        if variable.name != "learning_rate":  # a constant rate is a variable too: keep it
+            variable.assign(ops.zeros_like(variable))

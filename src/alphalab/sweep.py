@@ -15,16 +15,15 @@ import os
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from alphalab import tracking
+from alphalab.sweep_context import SweepContext
 from alphalab.tracking import Tracker
-
-ENV_STARTED = "ALPHALAB_SWEEP_STARTED"
-ENV_DONE_AT_START = "ALPHALAB_SWEEP_DONE_AT_START"
 
 
 def sweep_overrides(config: DictConfig) -> list[list[str]]:
@@ -76,18 +75,27 @@ class SweepCallback(Callback):
             OmegaConf.select(config, "tracking.artifact_location", default=None),
         )
         parent = self.tracker.find_parent(self.name)
-        done_before = 0
+        finished: set[str] = set()
         if parent is not None:
             self.parent_id = parent.info.run_id
-            done_before = self._reopen()
+            finished = self._reopen()
         else:
             self.parent_id = self._create_parent(config, jobs)
-        os.environ[tracking.ENV_PARENT] = self.parent_id
-        os.environ[tracking.ENV_SWEEP_TOTAL] = str(self.total)
-        os.environ[ENV_STARTED] = str(self.started)
-        os.environ[ENV_DONE_AT_START] = str(done_before)
-        atexit.register(self._close_if_interrupted)
         launcher = OmegaConf.select(config, "hydra.runtime.choices.hydra/launcher", default="basic")
+        workers = int(OmegaConf.select(config, "hydra.launcher.n_jobs", default=1) or 1)
+        context = SweepContext(
+            parent_id=self.parent_id,
+            total=self.total,
+            started=self.started,
+            done_at_start=len(finished),
+            state_dir=str(Path(config.hydra.sweep.dir) / ".alphalab"),
+        )
+        if launcher != "basic":
+            _share_cores(workers)
+        context.write_finished(finished)
+        context.to_env()
+        atexit.register(self._close_if_interrupted)
+        done_before = len(finished)
         verb = "resuming" if parent is not None else "starting"
         print(
             f"alphalab: {verb} sweep '{self.name}': {self.total} jobs "
@@ -108,8 +116,9 @@ class SweepCallback(Callback):
         self.tracker.log_params(run_id, params)
         return run_id
 
-    def _reopen(self) -> int:
-        """Resume: reopen the parent, close children a killed process left RUNNING."""
+    def _reopen(self) -> set[str]:
+        """Resume: reopen the parent, close children a killed process left RUNNING; return the
+        job keys that already FINISHED."""
         assert self.tracker is not None and self.parent_id is not None
         self.tracker.client.update_run(self.parent_id, status="RUNNING")
         finished_keys = set()
@@ -122,7 +131,7 @@ class SweepCallback(Callback):
                 )
             elif child.info.status == "FINISHED":
                 finished_keys.add(child.data.tags.get(tracking.TAG_JOB_KEY))
-        return len(finished_keys)
+        return finished_keys
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from alphalab.report import record_comparison
@@ -140,8 +149,7 @@ class SweepCallback(Callback):
             raise
         finally:
             self.closed = True
-            for key in (tracking.ENV_PARENT, tracking.ENV_SWEEP_TOTAL, ENV_STARTED):
-                os.environ.pop(key, None)
+            SweepContext.clear_env()
 
     def _close_if_interrupted(self) -> None:
         if self.closed or self.tracker is None or self.parent_id is None:
@@ -161,30 +169,27 @@ def _flat(config: DictConfig) -> dict[str, Any]:
     return flatten(OmegaConf.create(plain))
 
 
-def report_progress(result, tracker: Tracker) -> None:
+def _share_cores(workers: int) -> None:
+    """Give each parallel worker's TensorFlow its share of the cores, through the environment the
+    workers inherit (set before they start; a user's own setting wins). Measured here: two
+    processes fitting small models in parallel ran 1.2x faster than one with TensorFlow's default
+    thread pools, 1.6x with one thread each."""
+    threads = str(max(1, (os.cpu_count() or 1) // max(workers, 1)))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", threads)
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", threads)
+
+
+def report_progress(result, context: SweepContext, job_key: str) -> None:
     """One line per finished job: ``[done/total] name  val_loss  status  elapsed, ETA``."""
-    parent_id = os.environ.get(tracking.ENV_PARENT)
-    total = int(os.environ.get(tracking.ENV_SWEEP_TOTAL, "0") or 0)
-    started = float(os.environ.get(ENV_STARTED, "0") or 0) or time.time()
-    done_at_start = int(os.environ.get(ENV_DONE_AT_START, "0") or 0)
-    done = _done_jobs(tracker, parent_id) if parent_id else 0
-    elapsed = time.time() - started
-    new = max(done - done_at_start, 1)
-    left = max(total - done, 0) * elapsed / new
+    done = context.mark_done(job_key)
+    elapsed = time.time() - context.started
+    new = max(done - context.done_at_start, 1)
+    left = max(context.total - done, 0) * elapsed / new
     status = "skipped (finished before)" if result.skipped else result.status
     loss = f"{result.final_val_loss:.4g}" if math.isfinite(result.final_val_loss) else "n/a"
     print(
-        f"[{done:>3}/{total}] {result.name:<44} val_loss {loss:<10} {status:<9} "
+        f"[{done:>3}/{context.total}] {result.name:<44} val_loss {loss:<10} {status:<9} "
         f"elapsed {elapsed:5.0f}s, ~{left:.0f}s left"
         + (f"  ({result.error})" if result.error else ""),
         flush=True,
     )
-
-
-def _done_jobs(tracker: Tracker, parent_id: str) -> int:
-    keys = {
-        run.data.tags.get(tracking.TAG_JOB_KEY)
-        for run in tracker.children(parent_id)
-        if run.info.status in ("FINISHED", "FAILED")
-    }
-    return len(keys)

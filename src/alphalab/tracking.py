@@ -27,10 +27,6 @@ TAG_PARENT = "mlflow.parentRunId"
 TAG_RUN_NAME = "mlflow.runName"
 TAG_NOTE = "mlflow.note.content"
 
-# Environment handed from a sweep's launcher process to its jobs (also in worker processes).
-ENV_PARENT = "ALPHALAB_PARENT_RUN_ID"
-ENV_SWEEP_TOTAL = "ALPHALAB_SWEEP_TOTAL"
-
 # Metrics
 FINAL_VAL_LOSS = "final_val_loss"
 LEARNED_REAL = "learned_alpha_real"
@@ -166,17 +162,21 @@ class Tracker:
             self.client.log_batch(run_id, params=items[start : start + PARAM_BATCH])
 
     def log_metrics(
-        self, run_id: str, metrics: Iterable[tuple[str, float, int]], synchronous: bool = True
+        self,
+        run_id: str,
+        metrics: Iterable[tuple[str, float, int]],
+        tags: dict[str, str] | None = None,
     ) -> None:
-        """Log ``(key, value, step)`` triples; non-finite values are logged as they are."""
-        from mlflow.entities import Metric
+        """Log ``(key, value, step)`` triples (and tags) in as few calls as MLflow allows;
+        non-finite values are logged as they are."""
+        from mlflow.entities import Metric, RunTag
 
         now = int(time.time() * 1000)
         items = [Metric(key, float(value), now, int(step)) for key, value, step in metrics]
-        for start in range(0, len(items), METRIC_BATCH):
-            self.client.log_batch(
-                run_id, metrics=items[start : start + METRIC_BATCH], synchronous=synchronous
-            )
+        run_tags = [RunTag(k, to_param(v)) for k, v in (tags or {}).items()]
+        for start in range(0, max(len(items), 1), METRIC_BATCH):
+            batch = items[start : start + METRIC_BATCH]
+            self.client.log_batch(run_id, metrics=batch, tags=run_tags if start == 0 else [])
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag

@@ -53,6 +53,9 @@ def dataset(
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+RECORDED = ("loss", "val_loss")
+
+
 class EpochRecorder(keras.callbacks.Callback):
     """Keeps every epoch's logs and learned alpha; stops training when the loss is not finite."""
 
@@ -62,7 +65,8 @@ class EpochRecorder(keras.callbacks.Callback):
         self.on_epoch = on_epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        values = {key: float(value) for key, value in (logs or {}).items()}
+        # loss and val_loss only: Keras's per-output losses double what MLflow stores and shows
+        values = {key: float(value) for key, value in (logs or {}).items() if key in RECORDED}
         alpha = alpha_of(self.model)
         if alpha is not None:
             values["alpha_real"], values["alpha_imag"] = alpha

@@ -1,0 +1,64 @@
+"""What a sweep's launching process hands to its jobs, which may run in other processes.
+
+One environment variable carries it (workers inherit the environment), and two small files in
+the sweep's Hydra folder replace store queries on every job: the job keys that FINISHED before
+this session (resume without asking the store) and one line per job done (progress counts).
+Nothing here imports tensorflow or mlflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ENV = "ALPHALAB_SWEEP"
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    parent_id: str
+    total: int
+    started: float  # time.time() when this session of the sweep started
+    done_at_start: int  # jobs finished in earlier sessions (resume)
+    state_dir: str
+
+    @classmethod
+    def from_env(cls) -> SweepContext | None:
+        raw = os.environ.get(ENV)
+        return cls(**json.loads(raw)) if raw else None
+
+    def to_env(self) -> None:
+        os.environ[ENV] = json.dumps(asdict(self))
+
+    @staticmethod
+    def clear_env() -> None:
+        os.environ.pop(ENV, None)
+
+    @property
+    def _finished_file(self) -> Path:
+        return Path(self.state_dir) / "finished-before.txt"
+
+    @property
+    def _done_file(self) -> Path:
+        return Path(self.state_dir) / "done.txt"
+
+    def write_finished(self, job_keys: set[str]) -> None:
+        Path(self.state_dir).mkdir(parents=True, exist_ok=True)
+        self._finished_file.write_text("".join(f"{key}\n" for key in sorted(job_keys)))
+        self._done_file.write_text("")
+
+    def finished_before(self, job_key: str) -> bool | None:
+        """Whether the job FINISHED in an earlier session; None when this process cannot tell."""
+        try:
+            return job_key in self._finished_file.read_text().split()
+        except OSError:
+            return None
+
+    def mark_done(self, job_key: str) -> int:
+        """Record one more job done (from any process); return how many distinct jobs are done."""
+        with self._done_file.open("a") as handle:  # O_APPEND: one short line, written whole
+            handle.write(f"{job_key}\n")
+        done = set(self._done_file.read_text().split())
+        return len(done | set(self._finished_file.read_text().split()))

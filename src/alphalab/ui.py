@@ -1,0 +1,335 @@
+"""Start and stop the MLflow UI on alphalab's store.
+
+``mlflow ui`` is a tree of processes: the ``mlflow`` CLI, a uvicorn server, and (unless disabled)
+a job runner with several ``huey_consumer`` processes. Stopping only the parent leaves the others
+running, so the server gets its own process group and is always stopped as a whole group.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext, suppress
+from pathlib import Path
+
+from alphalab.tracking import resolve_uri, sqlite_path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5000
+DEFAULT_EXPERIMENT = "alphalab"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+# MLflow's server jobs (GenAI judges, trace roll-ups) are of no use to alphalab, and on a small
+# machine their eight extra processes slow the UI's start. A user can still set it to true.
+_SERVER_ENV_DEFAULTS = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
+class UIError(RuntimeError):
+    """The UI could not be started. ``str(error)`` is one line saying why."""
+
+
+# --- addresses --------------------------------------------------------------------------------
+def _client_host(host: str) -> str:
+    """The address to reach a server bound to ``host`` (a wildcard is reached on loopback)."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host
+
+
+def base_url(host: str, port: int) -> str:
+    host = _client_host(host)
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """A port nobody listens on now (``--port 0``); the server binds it a moment later."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail early if ``host:port`` is taken.
+
+    Otherwise the health check could be answered by whatever already listens there, and uvicorn
+    would only report the clash after MLflow's slow start-up.
+    """
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        # uvicorn sets SO_REUSEADDR too, so a port in TIME_WAIT is free for it.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise UIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+# --- store ------------------------------------------------------------------------------------
+def prepare_store(uri: str, experiment_name: str = DEFAULT_EXPERIMENT) -> bool:
+    """Create a missing SQLite store once, here, before the server's processes open it.
+
+    Several processes opening a fresh SQLite store race on its schema migration.
+    Returns whether a store was created.
+    """
+    db = sqlite_path(uri)
+    if db is None or db.exists():
+        return False
+    from alphalab.tracking import Tracker
+
+    try:
+        Tracker(uri, experiment_name)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UIError(f"cannot create the store {uri}: {first}") from exc
+    return True
+
+
+def experiment_id(uri: str, experiment_name: str) -> str | None:
+    """The experiment's id, or None if it does not exist (yet) or the store cannot say."""
+    from mlflow.tracking import MlflowClient
+
+    try:
+        found = MlflowClient(tracking_uri=uri).get_experiment_by_name(experiment_name)
+    except Exception:  # only used to pick a nicer link; the UI itself is up
+        return None
+    return found.experiment_id if found is not None else None
+
+
+def experiment_url(url: str, experiment_id: str | None) -> str:
+    """The page a user wants first: the experiment's runs table, else MLflow's home page.
+
+    MLflow 3's UI opens experiments in its GenAI view (traces overview) unless told otherwise;
+    ``workflowType=machine_learning`` selects its "Model training" view with the runs table.
+    """
+    if not experiment_id:
+        return url
+    return f"{url}#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+
+
+# --- process group ----------------------------------------------------------------------------
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in process group ``pgid``."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        except PermissionError:
+            pass
+        return [pgid]
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def stop_server(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
+    """Stop the server's whole process group: SIGTERM, then SIGKILL after ``timeout`` s."""
+    pgid = process.pid  # started with start_new_session=True: it leads its own group
+    _killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None and not _group_members(pgid):
+            return
+        time.sleep(0.1)
+    _killpg(pgid, signal.SIGKILL)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+    deadline = time.monotonic() + 5
+    while _group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+# --- start ------------------------------------------------------------------------------------
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _last_line(log: Path | None) -> str:
+    if log is None or not log.exists():
+        return ""
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+    lines = [line for line in lines if line]
+    return lines[-1] if lines else ""
+
+
+def start_server(
+    uri: str,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    log: Path | None = None,
+    timeout: float = START_TIMEOUT,
+) -> tuple[subprocess.Popen, str]:
+    """Start ``mlflow ui`` on ``uri`` and return ``(process, url)`` once it answers HTTP.
+
+    The server runs in its own session (so a terminal's Ctrl-C reaches only us, and we stop the
+    whole group). Its output goes to ``log``, or is inherited when ``log`` is None. Port 0 picks
+    a free port. Raises ``UIError`` if the port is taken or the server does not come up.
+    """
+    if port == 0:
+        port = free_port(host)
+    check_port(host, port)
+    url = base_url(host, port)
+    command = [
+        sys.executable, "-m", "mlflow", "ui",
+        "--backend-store-uri", uri,
+        "--host", host,
+        "--port", str(port),
+        "--workers", "1",
+    ]  # fmt: skip
+    env = {**_SERVER_ENV_DEFAULTS, **os.environ}
+    with open(log, "wb") if log is not None else nullcontext() as output:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT if log is not None else None,
+            env=env,
+            start_new_session=True,
+        )
+    try:
+        _wait_until_up(process, url, timeout, log)
+    except BaseException:
+        stop_server(process)
+        raise
+    return process, url
+
+
+def _wait_until_up(process: subprocess.Popen, url: str, timeout: float, log: Path | None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            reason = _last_line(log)
+            raise UIError(
+                f"the MLflow UI exited with code {process.returncode} before answering at {url}"
+                + (f": {reason}" if reason else "")
+            )
+        if _answers(url):
+            return
+        time.sleep(0.25)
+    raise UIError(f"the MLflow UI did not answer at {url} within {timeout:.0f} s")
+
+
+@contextmanager
+def running_server(
+    uri: str, host: str = DEFAULT_HOST, port: int = 0, *, log: Path | None = None
+) -> Iterator[str]:
+    """``with running_server(uri) as url:`` the UI for the block, always stopped after it."""
+    process, url = start_server(uri, host, port, log=log)
+    try:
+        yield url
+    finally:
+        stop_server(process)
+
+
+# --- the blocking command ---------------------------------------------------------------------
+class _Stop(Exception):
+    """Raised from the SIGTERM/SIGHUP handler so the server is stopped like on Ctrl-C."""
+
+
+def _raise_stop(signum: int, _frame) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop_uninterrupted(process: subprocess.Popen) -> None:
+    """Stop the server; a second Ctrl-C must not cut the clean-up short and leave it running."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
+    try:
+        stop_server(process)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _check_arguments(uri: str, port: int) -> None:
+    if not 0 <= port <= 65535:
+        raise UIError(f"--port must be between 0 and 65535, got {port}")
+    if uri.startswith(("http://", "https://")):
+        raise UIError(f"{uri} is a tracking server: it serves its own UI, open it in a browser")
+
+
+def serve(
+    store: str | None = None,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    experiment_name: str = DEFAULT_EXPERIMENT,
+) -> int:
+    """``python -m experiments.ui``: run the UI until Ctrl-C or SIGTERM; return the exit code."""
+    uri = resolve_uri(store)
+    log = Path(tempfile.gettempdir()) / f"alphalab-mlflow-ui-{os.getpid()}.log"
+    # SIGTERM (and SIGHUP, unless started under nohup) stop the server like Ctrl-C does.
+    previous = {
+        sig: signal.signal(sig, _raise_stop)
+        for sig in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(sig) is not signal.SIG_IGN
+    }
+    process = None
+    try:
+        _check_arguments(uri, port)
+        if port != 0:
+            check_port(host, port)  # before touching the store: a taken port changes nothing
+        if prepare_store(uri, experiment_name):  # a typo in --store should not go unnoticed
+            print(f"alphalab: created a new, empty store {uri}", flush=True)
+        process, url = start_server(uri, host, port, log=log)
+        page = experiment_url(url, experiment_id(uri, experiment_name))
+        print(f"alphalab: MLflow UI for {uri} at {page} — Ctrl-C to stop", flush=True)
+        print(f"alphalab: server log: {log}", flush=True)
+        code = process.wait()
+        print(
+            f"alphalab: error: the MLflow UI exited on its own with code {code}; see {log}",
+            file=sys.stderr,
+        )
+        return 1
+    except UIError as exc:
+        where = f" (server log: {log})" if log.exists() else ""
+        print(f"alphalab: error: {exc}{where}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, _Stop):
+        if process is not None:
+            _stop_uninterrupted(process)
+            print("alphalab: MLflow UI stopped", flush=True)
+        with suppress(OSError):
+            log.unlink()
+        return 0
+    finally:
+        if process is not None:  # also when it exited on its own: its group may live on
+            _stop_uninterrupted(process)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

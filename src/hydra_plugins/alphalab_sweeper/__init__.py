@@ -1,0 +1,1 @@
+"""Hydra's basic sweeper without its second composition of every job (see sweeper.py)."""

@@ -1,0 +1,41 @@
+"""Jobs of one process share compiled models; a reused model must give a fresh model's numbers."""
+
+import pytest
+
+from alphalab import models
+from alphalab.jobs import run_job
+from tests.conftest import client, compose
+
+TIMING = {"train_seconds"}
+
+
+def metrics(store: str, run_id: str) -> dict:
+    data = client(store).get_run(run_id).data.metrics
+    return {k: v for k, v in data.items() if k not in TIMING}
+
+
+def history(store: str, run_id: str, key: str) -> list[float]:
+    values = client(store).get_metric_history(run_id, key)
+    return [m.value for m in sorted(values, key=lambda m: m.step)]
+
+
+@pytest.mark.parametrize(
+    ("approach", "first", "between"),
+    [
+        ("trainable", ["alpha.real=0.3", "alpha.imag=1.2"], ["alpha.real=1.1", "alpha.imag=2.6"]),
+        ("lambda", ["alpha.real=0.3", "seed=1"], ["alpha.real=0.3", "seed=2"]),
+        ("trainable", ["model.head=gain", "alpha.real=0.3"], ["model.head=gain", "seed=4"]),
+    ],
+)
+def test_a_reused_model_reproduces_a_fresh_one(store, approach, first, between):
+    models._COMPILED.clear()
+    common = ["+debug=fast", f"approach={approach}", f"tracking.uri={store}"]
+    fresh = run_job(compose([*common, *first]))
+    other = run_job(compose([*common, *between]))
+    again = run_job(compose([*common, *first]))
+    assert len(models._COMPILED) == 1  # all three jobs shared one compiled model
+    assert fresh.run_id != again.run_id
+    assert metrics(store, again.run_id) == metrics(store, fresh.run_id)
+    assert metrics(store, other.run_id) != metrics(store, fresh.run_id)
+    for key in ("loss", "val_loss"):
+        assert history(store, again.run_id, key) == history(store, fresh.run_id, key)
