@@ -13,6 +13,16 @@ BASIN_COLOR = "#1a9850"
 ELSEWHERE_COLOR = "#d73027"
 
 
+def _figure():
+    """A figure without pyplot (no global state, 0.8 s less to import) and with fixed margins
+    (matplotlib's tight_layout took 0.7 s of a 2.3 s plot)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.5, 6.5), dpi=110)
+    fig.subplots_adjust(left=0.09, right=0.97, top=0.86, bottom=0.19)
+    return fig, fig.add_subplot()
+
+
 def _edges(centers: np.ndarray) -> np.ndarray:
     if len(centers) == 1:
         return np.array([centers[0] - 0.5, centers[0] + 0.5])
@@ -23,16 +33,12 @@ def _edges(centers: np.ndarray) -> np.ndarray:
 def plot_landscape(
     summary: Summary, paths: dict[str, list[tuple[float, float]]], out: Path
 ) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
     fixed = [g for g in summary.groups if g.approach == "lambda" and g.finished]
     reals = np.array(sorted({g.start[0] for g in fixed}))
     imags = np.array(sorted({g.start[1] for g in fixed}))
-    fig, ax = plt.subplots(figsize=(8.5, 6.5), dpi=110)
+    fig, ax = _figure()
     two_d = len(reals) > 1 and len(imags) > 1 or not fixed
     if two_d:
         _draw_heatmap(ax, fig, fixed, reals, imags, LogNorm)
@@ -45,9 +51,7 @@ def plot_landscape(
     ax.set_title(_wrap(summary.headline), fontsize=10)
     fig.suptitle("Validation loss: fixed alpha (grid) vs learned alpha (trajectories)", fontsize=12)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout()
     fig.savefig(out)
-    plt.close(fig)
     return out
 
 
@@ -110,18 +114,14 @@ def _draw_trajectories(ax, summary: Summary, paths) -> None:
         ax.plot([], [], "o", color="gray", mec="black", ms=6, label="learned alpha (end)")
 
 
+def _mark_best(ax, alpha: tuple[float, float], label: str) -> None:
+    ax.plot(*alpha, "s", mfc="none", mec="red", mew=2, ms=13, zorder=6, label=label)
+
+
 def _draw_points(ax, summary: Summary) -> None:
     if summary.best_fixed is not None:
-        ax.plot(
-            *summary.best_fixed.start,
-            "s",
-            mfc="none",
-            mec="red",
-            mew=2,
-            ms=13,
-            zorder=6,
-            label=f"best fixed alpha, val_loss {summary.best_fixed.loss[0]:.3g}",
-        )
+        label = f"best fixed alpha, val_loss {summary.best_fixed.loss[0]:.3g}"
+        _mark_best(ax, summary.best_fixed.start, label)
     if summary.true_alpha is not None:
         ax.plot(
             *summary.true_alpha, "*", color="gold", mec="black", ms=20, zorder=4, label="true alpha"
@@ -159,13 +159,9 @@ def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> None:
 
 def plot_trials(summary, paths: dict[str, list[tuple[float, float]]], out: Path) -> Path:
     """A search's trials over the alpha plane, numbered in order, coloured by validation loss."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
-    fig, ax = plt.subplots(figsize=(8.5, 6.5), dpi=110)
+    fig, ax = _figure()
     done = [t for t in summary.trials if t.ok]
     if len(summary.trials) > 1:
         xs, ys = zip(*(t.start for t in summary.trials), strict=True)
@@ -190,15 +186,8 @@ def plot_trials(summary, paths: dict[str, list[tuple[float, float]]], out: Path)
         if not trial.ok:
             ax.plot(*trial.start, "x", color=ELSEWHERE_COLOR, ms=8, mew=2, zorder=4)
     if summary.best is not None:
-        ax.plot(
-            *summary.best.start,
-            "s",
-            mfc="none",
-            mec="red",
-            mew=2,
-            ms=14,
-            zorder=5,
-            label=f"best trial, val_loss {summary.best.final_val_loss:.3g}",
+        _mark_best(
+            ax, summary.best.start, f"best trial, val_loss {summary.best.final_val_loss:.3g}"
         )
     reference = summary.reference
     if reference is not None and reference.run_id in paths:
@@ -223,7 +212,5 @@ def plot_trials(summary, paths: dict[str, list[tuple[float, float]]], out: Path)
     ax.set_title(_wrap(summary.headline), fontsize=10)
     fig.suptitle(f"{summary.tuner} search over alpha (numbers: order of trials)", fontsize=12)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout()
     fig.savefig(out)
-    plt.close(fig)
     return out

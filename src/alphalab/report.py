@@ -227,6 +227,45 @@ def _ratio_text(worse: float, better: float) -> str:
     return f"lower by {worse - better:.3g}"
 
 
+def _headline(fixed: float, learned: float, fixed_label: str, fixed_winner: str) -> str:
+    """Which reached the lower validation loss, and by how much; within 1% is a tie."""
+    if abs(fixed - learned) <= 0.01 * min(fixed, learned):
+        return (
+            f"A tie: the learned alpha and {fixed_label} reach the same validation loss "
+            f"({learned:.4g} vs {fixed:.4g}, within 1%)."
+        )
+    if learned < fixed:
+        return (
+            f"Learned alpha wins: validation loss {learned:.4g} vs {fixed:.4g} for "
+            f"{fixed_label} ({_ratio_text(fixed, learned)})."
+        )
+    return (
+        f"{fixed_winner} wins: validation loss {fixed:.4g} vs {learned:.4g} for the learned "
+        f"alpha ({_ratio_text(learned, fixed)})."
+    )
+
+
+def _error_text(alpha: tuple[float, float], truth: tuple[float, float] | None) -> str:
+    if truth is None:
+        return ""
+    return f", |α − α*| = {abs(complex(*alpha) - complex(*truth)):.3g}"
+
+
+def _truth_and_failures(
+    truth: tuple[float, float] | None, rows: list[Row], noun: str
+) -> list[str]:
+    lines = [f"True alpha: {format_alpha(*truth)}."] if truth is not None else []
+    failed = [row for row in rows if not row.ok]
+    if failed:
+        lines.append(
+            f"{len(failed)} {noun}(s) did not finish: "
+            + "; ".join(f"{row.name}: {row.error or row.status}" for row in failed[:5])
+            + ("; ..." if len(failed) > 5 else "")
+            + "."
+        )
+    return lines
+
+
 def _verdict(s: Summary) -> tuple[str, list[str]]:
     lines: list[str] = []
     fixed, learned = s.best_fixed, s.best_trainable
@@ -235,22 +274,7 @@ def _verdict(s: Summary) -> tuple[str, list[str]]:
     if fixed is None and learned is None:
         return "No run finished: nothing to compare.", ["Every run failed; see the table."]
     if fixed is not None and learned is not None:
-        f_loss, l_loss = fixed.loss[0], learned.loss[0]
-        if abs(f_loss - l_loss) <= 0.01 * min(f_loss, l_loss):
-            headline = (
-                f"A tie: the learned alpha and the best fixed alpha reach the same validation "
-                f"loss ({l_loss:.4g} vs {f_loss:.4g}, within 1%)."
-            )
-        elif l_loss < f_loss:
-            headline = (
-                f"Learned alpha wins: validation loss {l_loss:.4g} vs {f_loss:.4g} for the best "
-                f"fixed alpha ({_ratio_text(f_loss, l_loss)})."
-            )
-        else:
-            headline = (
-                f"Fixed alpha wins: validation loss {f_loss:.4g} vs {l_loss:.4g} for the best "
-                f"learned alpha ({_ratio_text(l_loss, f_loss)})."
-            )
+        headline = _headline(fixed.loss[0], learned.loss[0], "the best fixed alpha", "Fixed alpha")
     elif fixed is not None:
         headline = f"Only fixed-alpha runs: the best reached validation loss {fixed.loss[0]:.4g}."
     else:
@@ -259,9 +283,7 @@ def _verdict(s: Summary) -> tuple[str, list[str]]:
     truth = s.true_alpha
 
     def err(alpha: tuple[float, float]) -> str:
-        if truth is None:
-            return ""
-        return f", |α − α*| = {abs(complex(*alpha) - complex(*truth)):.3g}"
+        return _error_text(alpha, truth)
 
     if fixed is not None:
         lines.append(
@@ -292,16 +314,7 @@ def _verdict(s: Summary) -> tuple[str, list[str]]:
                 f"{format_alpha(*worst.start)} with val_loss {worst.final_val_loss:.4g}"
             )
         lines.append(text + ".")
-    if truth is not None:
-        lines.append(f"True alpha: {format_alpha(*truth)}.")
-    failed = [row for row in s.rows if not row.ok]
-    if failed:
-        lines.append(
-            f"{len(failed)} run(s) did not finish: "
-            + "; ".join(f"{row.name}: {row.error or row.status}" for row in failed[:5])
-            + ("; ..." if len(failed) > 5 else "")
-            + "."
-        )
+    lines += _truth_and_failures(truth, s.rows, "run")
     lines.append(_cost_line(s))
     lines.append(_noise_line(s))
     return headline, lines
@@ -505,9 +518,7 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
     truth = s.true_alpha
 
     def err(alpha: tuple[float, float]) -> str:
-        if truth is None:
-            return ""
-        return f", |α − α*| = {abs(complex(*alpha) - complex(*truth)):.3g}"
+        return _error_text(alpha, truth)
 
     lines = []
     ref = s.reference if s.reference is not None and s.reference.ok else None
@@ -517,22 +528,10 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
         found = format_alpha(*s.best.start)
         headline = f"Best alpha found: {found}, val_loss {s.best.final_val_loss:.4g}."
     else:
-        found, learned = s.best.final_val_loss, ref.final_val_loss
-        if abs(found - learned) <= 0.01 * min(found, learned):
-            headline = (
-                f"A tie: the {s.tuner} search and the learned alpha reach the same validation "
-                f"loss ({found:.4g} vs {learned:.4g}, within 1%)."
-            )
-        elif learned < found:
-            headline = (
-                f"Learned alpha wins: validation loss {learned:.4g} vs {found:.4g} for the best "
-                f"of {len(s.trials)} {s.tuner}-search trials ({_ratio_text(found, learned)})."
-            )
-        else:
-            headline = (
-                f"The {s.tuner} search wins: validation loss {found:.4g} vs {learned:.4g} for the "
-                f"learned alpha ({_ratio_text(learned, found)})."
-            )
+        label = f"the best of {len(s.trials)} {s.tuner}-search trials"
+        headline = _headline(
+            s.best.final_val_loss, ref.final_val_loss, label, f"The {s.tuner} search"
+        )
     if s.best is not None:
         order = s.trials.index(s.best) + 1
         lines.append(
@@ -549,15 +548,7 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
             f"seed): {format_alpha(*ref.learned)}, val_loss {ref.final_val_loss:.4g}"
             f"{err(ref.learned)}."
         )
-    if truth is not None:
-        lines.append(f"True alpha: {format_alpha(*truth)}.")
-    failed = [t for t in s.trials if not t.ok]
-    if failed:
-        lines.append(
-            f"{len(failed)} trial(s) did not finish: "
-            + "; ".join(f"{t.name}: {t.error or t.status}" for t in failed[:5])
-            + "."
-        )
+    lines += _truth_and_failures(truth, s.trials, "trial")
     spent = sum(t.seconds for t in s.trials if math.isfinite(t.seconds))
     cost = f"Cost: search {len(s.trials)} trials, {spent:.1f} s of training"
     if ref is not None:

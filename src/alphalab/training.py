@@ -46,11 +46,20 @@ def targets(data: TaskData, stacked: bool) -> dict[str, np.ndarray] | np.ndarray
 def dataset(
     data: TaskData, batch_size: int, stacked: bool, shuffle_seed: int | None = None
 ) -> tf.data.Dataset:
-    """A cached tf.data pipeline: far cheaper per epoch than handing numpy arrays to ``fit``."""
+    """A cached in-memory tf.data pipeline: far cheaper per epoch than numpy arrays to ``fit``.
+
+    It runs on one private thread with autotuning off: tf.data's shared, autotuned thread pool
+    spun on both cores, so that two sweep workers fitting in parallel were no faster than one
+    (1.0-1.2x); with this, 2.2x. Alone it is no slower (0.45 s vs 0.55 s for a 30-epoch refit).
+    """
     ds = tf.data.Dataset.from_tensor_slices((data.x, targets(data, stacked))).cache()
     if shuffle_seed is not None:
         ds = ds.shuffle(len(data.x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    options.threading.max_intra_op_parallelism = 1
+    options.autotune.enabled = False
+    return ds.batch(batch_size).with_options(options)
 
 
 RECORDED = ("loss", "val_loss")

@@ -1,0 +1,114 @@
+"""``python -m experiments.readme``: regenerate README.md's results from real runs.
+
+Runs the default sweep (``+sweep=alpha``) into a fresh temporary store, copies its
+``landscape.png`` and screenshots of it in the MLflow UI into ``experiments/figures/``, and
+rewrites the README sections between ``<!-- sweep:start -->``/``<!-- sweep:end -->`` (the
+console output) and ``<!-- perf:start -->``/``<!-- perf:end -->`` (the benchmark table, from
+``--benchmark FILE``, default ``mlruns/benchmark.json`` when it exists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = ROOT / "experiments" / "figures"
+README = ROOT / "README.md"
+
+
+def replace_section(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"alphalab: error: README.md has no <!-- {name}:start/end --> section")
+    return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
+
+
+def run_sweep(folder: Path) -> tuple[str, float, str]:
+    """The default sweep as a user runs it; returns its console output, wall time, store."""
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    cmd = [
+        sys.executable, "-m", "experiments.run", "+sweep=alpha",
+        f"tracking.uri={uri}", f"hydra.sweep.dir={folder / 'hydra'}",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"alphalab: error: the sweep failed:\n{result.stderr[-3000:]}")
+    return result.stdout, seconds, uri
+
+
+def console_excerpt(stdout: str, seconds: float) -> str:
+    lines = [line for line in stdout.splitlines() if not line.startswith("MLflow: parent run")]
+    progress = [i for i, line in enumerate(lines) if line.startswith("[")]
+    start = lines.index(next(line for line in lines if line.startswith("=====")))
+    shown = lines[: progress[0]] + lines[progress[0] : progress[0] + 3] + ["..."]
+    shown += [lines[progress[-1]]] + lines[start:]
+    shown = [line for line in shown if line.strip() or line == ""]
+    while shown and not shown[-1].strip():
+        shown.pop()
+    text = "\n".join(line.replace(str(ROOT), "<project>") for line in shown)
+    return (
+        f"```\n$ python -m experiments.run +sweep=alpha\n{text}\n```\n\nWall time: {seconds:.0f} s."
+    )
+
+
+def parent_landscape(uri: str, out: Path) -> None:
+    from alphalab.tracking import Tracker
+
+    tracker = Tracker(uri, "alphalab", create=False)
+    (parent,) = tracker.search("tags.`alphalab.kind` = 'sweep'")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = tracker.client.download_artifacts(parent.info.run_id, "landscape.png", tmp)
+        shutil.copyfile(local, out)
+
+
+def perf_section(path: Path) -> str:
+    result = json.loads(path.read_text())
+    m = result["machine"]
+    return (
+        f"Measured with `python -m experiments.benchmark` on {m['cpus']} cores "
+        f"({m['processor']}, {m['platform']}, Python {m['python']}); medians of the runs in "
+        f"`{path.name}`:\n\n{result['table']}\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.readme", description=__doc__)
+    parser.add_argument("--benchmark", type=Path, default=ROOT / "mlruns" / "benchmark.json")
+    parser.add_argument("--skip-sweep", action="store_true", help="only the performance table")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    if not args.skip_sweep:
+        FIGURES.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="alphalab-readme-") as tmp:
+            stdout, seconds, uri = run_sweep(Path(tmp))
+            parent_landscape(uri, FIGURES / "landscape.png")
+            shot = [
+                sys.executable, "-m", "experiments.screenshot", "--store", uri,
+                "--out", str(FIGURES / "mlflow-ui.png"),
+                "--out-runs", str(FIGURES / "mlflow-runs.png"),
+            ]  # fmt: skip
+            subprocess.run(shot, cwd=ROOT, check=True)
+        text = replace_section(text, "sweep", console_excerpt(stdout, seconds))
+        print(f"default sweep: {seconds:.0f} s")
+    if args.benchmark.exists():
+        text = replace_section(text, "perf", perf_section(args.benchmark))
+    README.write_text(text)
+    print(f"updated {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The benchmark runs, and config-only commands never import tensorflow, keras or mlflow.
+
+Speed targets are the benchmark's business (``python -m experiments.benchmark``), not a test's:
+timings on a shared 2-core machine vary too much to assert on.
+"""
+
+import json
+
+import pytest
+
+from alphalab.benchmark import STARTUP_COMMANDS, imported_modules
+from tests.conftest import cli
+
+
+@pytest.mark.parametrize("label", sorted(STARTUP_COMMANDS))
+def test_config_only_commands_import_no_heavy_library(label):
+    assert imported_modules(STARTUP_COMMANDS[label]) == []
+
+
+def test_the_probe_does_see_heavy_imports(tmp_path):
+    # the same probe on a command that trains must report all three
+    args = ["+debug=fast", "train.epochs=1", f"tracking.uri=sqlite:///{tmp_path / 'm.db'}",
+            f"hydra.run.dir={tmp_path / 'h'}"]  # fmt: skip
+    assert imported_modules(args) == ["keras", "mlflow", "tensorflow"]
+
+
+@pytest.mark.slow
+def test_benchmark_runs_on_a_tiny_setting(tmp_path):
+    out = tmp_path / "bench.json"
+    result = cli("experiments.benchmark", "--tiny", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["setting"] == "tiny" and data["machine"]["cpus"] >= 1
+    assert set(data["startup"]) == set(STARTUP_COMMANDS)
+    sweeps = data["sweeps"]
+    assert sweeps["jobs"] == 4
+    assert sweeps["harness_median_s"] > 0 and sweeps["bare_median_s"] > 0
+    assert sweeps["overhead_ratio"] == sweeps["harness_median_s"] / sweeps["bare_median_s"]
+    assert sweeps["parallel_speedup"] > 0
+    assert 0 < data["logging"]["alphalab_share"] < data["logging"]["sync_share"]
+    assert "harness / bare" in result.stdout and "parallel speed-up" in result.stdout
