@@ -251,9 +251,7 @@ def _error_text(alpha: tuple[float, float], truth: tuple[float, float] | None) -
     return f", |α − α*| = {abs(complex(*alpha) - complex(*truth)):.3g}"
 
 
-def _truth_and_failures(
-    truth: tuple[float, float] | None, rows: list[Row], noun: str
-) -> list[str]:
+def _truth_and_failures(truth: tuple[float, float] | None, rows: list[Row], noun: str) -> list[str]:
     lines = [f"True alpha: {format_alpha(*truth)}."] if truth is not None else []
     failed = [row for row in rows if not row.ok]
     if failed:
