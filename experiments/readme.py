@@ -36,9 +36,13 @@ def run_sweep(folder: Path) -> tuple[str, float, str]:
     """The default sweep as a user runs it; returns its console output, wall time, store."""
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     cmd = [
-        sys.executable, "-m", "experiments.run", "+sweep=alpha",
-        f"tracking.uri={uri}", f"hydra.sweep.dir={folder / 'hydra'}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "experiments.run",
+        "+sweep=alpha",
+        f"tracking.uri={uri}",
+        f"hydra.sweep.dir={folder / 'hydra'}",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     start = time.perf_counter()
@@ -96,10 +100,16 @@ def main(argv: list[str] | None = None) -> int:
             stdout, seconds, uri = run_sweep(Path(tmp))
             parent_landscape(uri, FIGURES / "landscape.png")
             shot = [
-                sys.executable, "-m", "experiments.screenshot", "--store", uri,
-                "--out", str(FIGURES / "mlflow-ui.png"),
-                "--out-runs", str(FIGURES / "mlflow-runs.png"),
-            ]  # fmt: skip
+                sys.executable,
+                "-m",
+                "experiments.screenshot",
+                "--store",
+                uri,
+                "--out",
+                str(FIGURES / "mlflow-ui.png"),
+                "--out-runs",
+                str(FIGURES / "mlflow-runs.png"),
+            ]
             subprocess.run(shot, cwd=ROOT, check=True)
         text = replace_section(text, "sweep", console_excerpt(stdout, seconds))
         print(f"default sweep: {seconds:.0f} s")

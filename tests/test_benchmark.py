@@ -19,8 +19,12 @@ def test_config_only_commands_import_no_heavy_library(label):
 
 def test_the_probe_does_see_heavy_imports(tmp_path):
     # the same probe on a command that trains must report all three
-    args = ["+debug=fast", "train.epochs=1", f"tracking.uri=sqlite:///{tmp_path / 'm.db'}",
-            f"hydra.run.dir={tmp_path / 'h'}"]  # fmt: skip
+    args = [
+        "+debug=fast",
+        "train.epochs=1",
+        f"tracking.uri=sqlite:///{tmp_path / 'm.db'}",
+        f"hydra.run.dir={tmp_path / 'h'}",
+    ]
     assert imported_modules(args) == ["keras", "mlflow", "tensorflow"]
 
 

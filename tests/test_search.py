@@ -93,8 +93,7 @@ def test_parent_holds_the_best_trial_and_the_comparison(random_search):
 def test_bayesian_search_finds_the_true_alpha(tmp_path):
     # Stated tolerance: with 20 trials over [0, 1.5] x [0.5, 3.5] the best alpha found lies
     # within 0.1 of the true 0.5+2i (|difference| as a complex number).
-    args = ["+search=bayesian", "search.max_trials=20", "search.reference=false",
-            "train.epochs=2"]  # fmt: skip
+    args = ["+search=bayesian", "search.max_trials=20", "search.reference=false", "train.epochs=2"]
     result = run_experiment(tmp_path, *args)
     assert result.returncode == 0, result.stderr[-3000:]
     runs = by_kind(all_runs(store_uri(tmp_path)))
@@ -113,8 +112,9 @@ def test_a_missing_tuner_dependency_fails_loudly(tmp_path):
     import os
 
     path = os.pathsep.join([str(tmp_path / "fake"), os.environ.get("PYTHONPATH", "")])
-    result = run_experiment(tmp_path, *FAST, "+search=random", "search.max_trials=3",
-                            env={"PYTHONPATH": path})  # fmt: skip
+    result = run_experiment(
+        tmp_path, *FAST, "+search=random", "search.max_trials=3", env={"PYTHONPATH": path}
+    )
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
     assert "tensorboard" in line and "missing" in line

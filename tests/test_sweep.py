@@ -53,9 +53,13 @@ def test_a_command_line_value_replaces_that_keys_grid():
 
 def sweep(tmp_path: Path, *args: str, wait: bool = True, **popen):
     cmd = [
-        sys.executable, "-m", "experiments.run", *args,
-        f"tracking.uri={store_uri(tmp_path)}", f"hydra.sweep.dir={tmp_path / 'hydra'}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "experiments.run",
+        *args,
+        f"tracking.uri={store_uri(tmp_path)}",
+        f"hydra.sweep.dir={tmp_path / 'hydra'}",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     if not wait:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, **popen)
@@ -117,8 +121,9 @@ def test_best_metrics_are_the_best_groups_means(two_seed_sweep):
             if c.data.params["approach"] == approach:
                 key = (c.data.params["alpha_real"], c.data.params["alpha_imag"])
                 groups.setdefault(key, []).append(c)
-        means = {k: mean_ci([c.data.metrics["final_val_loss"] for c in v])[0]
-                 for k, v in groups.items()}  # fmt: skip
+        means = {
+            k: mean_ci([c.data.metrics["final_val_loss"] for c in v])[0] for k, v in groups.items()
+        }
         best_key = min(means, key=means.get)
         m = parent.data.metrics
         assert m[f"best_{label}_val_loss"] == pytest.approx(means[best_key])
@@ -160,8 +165,13 @@ def test_console_prints_progress_table_and_a_seed_aware_verdict(two_seed_sweep):
 
 
 def test_joblib_workers_on_a_fresh_store_lose_no_runs(tmp_path):
-    args = [*FAST, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-            "alpha.real=0.3,0.5,0.7", "alpha.imag=2.0"]  # fmt: skip
+    args = [
+        *FAST,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "alpha.real=0.3,0.5,0.7",
+        "alpha.imag=2.0",
+    ]
     assert not (tmp_path / "mlflow.db").exists()
     result = sweep(tmp_path, *args)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -202,8 +212,14 @@ def finished_runs(db: Path) -> int:
 def test_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
     args = [*FAST, "alpha.real=0.3,0.5,0.7,0.9", "alpha.imag=2.0", "sweep.name=resume-me"]
     uri = store_uri(tmp_path)
-    proc = sweep(tmp_path, *args, wait=False, start_new_session=True,
-                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = sweep(
+        tmp_path,
+        *args,
+        wait=False,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     try:
         while time.time() < deadline:
@@ -244,9 +260,11 @@ def test_compare_prints_the_latest_sweep_in_every_format(two_seed_sweep, capsys)
     assert parent.info.run_name in table and parent.info.run_id in table
     assert main([*store, "--format", "csv"]) == 0
     printed = capsys.readouterr().out
-    artifact = Path(client(store_uri(folder)).download_artifacts(
-        parent.info.run_id, "comparison.csv", str(folder / "dl")
-    ))  # fmt: skip
+    artifact = Path(
+        client(store_uri(folder)).download_artifacts(
+            parent.info.run_id, "comparison.csv", str(folder / "dl")
+        )
+    )
     assert printed == artifact.read_text()
     assert main([parent.info.run_name, *store, "--format", "markdown"]) == 0
     assert capsys.readouterr().out == parent.data.tags["mlflow.note.content"]

@@ -228,11 +228,9 @@ def main(cfg: DictConfig) -> float:
         if multirun and parent_id:
             from alphalab.jobs import record_rejected
 
-            record_rejected(cfg, str(exc), parent_id)
+            key = record_rejected(cfg, str(exc), parent_id)
             print(f"alphalab: job rejected: {exc}", flush=True)
-            from alphalab.jobs import job_key
-
-            context.mark_done(job_key(cfg))
+            context.mark_done(key)
             return math.inf
         fail(str(exc))
     if context is not None:
@@ -242,7 +240,7 @@ def main(cfg: DictConfig) -> float:
     else:
         from alphalab.report import describe_single_run
 
-        print(describe_single_run(result, cfg), flush=True)
+        print(describe_single_run(result), flush=True)
         if result.status != "FINISHED":
             fail(f"run '{result.name}' {result.status}: {result.error}", EXIT_RUN_FAILED)
     return result.final_val_loss if result.status == "FINISHED" else math.inf

@@ -86,9 +86,14 @@ def measure_startup(repeats: int) -> dict:
 
 def _sweep(folder: Path, extra: list[str]) -> float:
     cmd = [
-        sys.executable, "-m", "experiments.run", "+sweep=alpha", *extra,
-        f"tracking.uri=sqlite:///{folder / 'mlflow.db'}", f"hydra.sweep.dir={folder / 'hydra'}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "experiments.run",
+        "+sweep=alpha",
+        *extra,
+        f"tracking.uri=sqlite:///{folder / 'mlflow.db'}",
+        f"hydra.sweep.dir={folder / 'hydra'}",
+    ]
     return _timed(cmd)[0]
 
 
@@ -134,62 +139,65 @@ def measure_sweeps(repeats: int, extra: list[str], parallel: bool) -> dict:
     return out
 
 
-def bare_loop(jobs: list[list[str]]) -> None:
-    """The same fits as the sweep, in plain Keras: no Hydra run, no MLflow, one process.
-
-    Each job's config is composed first (outside the fits), then every model is built, compiled
-    and fitted exactly as the harness does it, with the same data pipeline and seeds.
-    """
+def _specs(jobs: list[list[str]]) -> list:
+    """The checked RunSpec of each job (a list of overrides), composed as Hydra would."""
     from hydra import compose, initialize_config_dir
 
     from alphalab.config import register_resolvers, run_spec
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(project_root() / "conf"), version_base=None):
-        specs = [run_spec(compose("config", overrides=job)) for job in jobs]
+        return [run_spec(compose("config", overrides=job)) for job in jobs]
 
+
+def _fresh_fit(spec, epochs: int | None = None):
+    """Build, compile and fit a new model for ``spec``, exactly as a job does, minus MLflow,
+    Hydra and alphalab's compiled-model reuse."""
     import keras
 
     from alphalab import data as task_data
     from alphalab import models, training
 
-    for spec in specs:
-        keras.utils.set_random_seed(spec.seed)
-        data = task_data.load_task(spec.task, spec.seed)
-        train, val = data.split(spec.train.validation_split, spec.seed)
-        model = models.build_model(
-            spec.approach, spec.formula, spec.alpha, data.n_features, spec.head, spec.output
-        )
-        steps = spec.train.epochs * -(-len(train.x) // spec.train.batch_size)
-        models.compile_model(
-            model, spec.train.optimizer, spec.train.learning_rate, data.has_imag,
-            spec.train.steps_per_execution, spec.train.schedule, steps,
-        )  # fmt: skip
-        training.fit(model, train, val, spec.train.epochs, spec.train.batch_size, spec.seed)
+    keras.utils.set_random_seed(spec.seed)
+    data = task_data.load_task(spec.task, spec.seed)
+    train, val = data.split(spec.train.validation_split, spec.seed)
+    model = models.build_model(
+        spec.approach, spec.formula, spec.alpha, data.n_features, spec.head, spec.output
+    )
+    models.compile_model(
+        model,
+        spec.train.optimizer,
+        spec.train.learning_rate,
+        data.has_imag,
+        spec.train.steps_per_execution,
+        spec.train.schedule,
+        spec.train.total_steps(len(train.x)),
+    )
+    epochs = epochs or spec.train.epochs
+    outcome = training.fit(model, train, val, epochs, spec.train.batch_size, spec.seed)
+    return model, train, val, outcome
+
+
+def bare_loop(jobs: list[list[str]]) -> None:
+    """The same fits as the sweep, in plain Keras: no Hydra run, no MLflow, one process.
+
+    Each job's config is composed first (outside the fits), then every model is built, compiled
+    and fitted exactly as the harness does it, with the same data pipeline and seeds.
+    """
+    for spec in _specs(jobs):
+        _fresh_fit(spec)
 
 
 def measure_logging(epochs: int = 30, repeats: int = 30) -> dict:
-    """MLflow cost per epoch: logging each epoch synchronously, and as alphalab does it."""
-    import keras
-
-    from alphalab import data as task_data
-    from alphalab import models, training
-    from alphalab.config import FormulaSpec, TaskSpec
+    """MLflow cost per epoch: logging each epoch synchronously, and as alphalab does it, for
+    the default single run (``python -m experiments.run``)."""
+    from alphalab import training
     from alphalab.tracking import Tracker
 
-    task = TaskSpec(
-        name="oscillation", kind="synthetic", true_alpha=(0.5, 2.0),
-        formula=FormulaSpec("oscillation"), noise=0.05, n_samples=1000, x_low=0.0, x_high=6.0,
-    )  # fmt: skip
-    data = task_data.load_task(task, 0)
-    train, val = data.split(0.2, 0)
-    keras.utils.set_random_seed(0)
-    model = models.compile_model(
-        models.build_model("trainable", task.formula, (1.0, 1.5), 1), "adam", 0.05,
-        steps_per_execution=16,
-    )  # fmt: skip
-    training.fit(model, train, val, 2, 64, 0)  # traced once; what follows is steady state
-    outcome = training.fit(model, train, val, epochs, 64, 0)
+    (spec,) = _specs([[]])
+    # the first fit traces the model; the second is the steady state that is timed
+    model, train, val, _ = _fresh_fit(spec, epochs=2)
+    outcome = training.fit(model, train, val, epochs, spec.train.batch_size, spec.seed)
     epoch_s = outcome.seconds / epochs
     keys = list(outcome.history)
     with tempfile.TemporaryDirectory(prefix="alphalab-bench-log-") as tmp:
@@ -231,8 +239,9 @@ def table(result: dict) -> str:
         lines.append(_row(f"start-up: `{label}`", value, "≤ 1.0 s, no tf/keras/mlflow", ok))
     s = result["sweeps"]
     n = s["jobs"]
-    lines.append(_row(f"default sweep, harness ({n} runs, basic launcher)",
-                      f"{s['harness_median_s']:.1f} s"))  # fmt: skip
+    lines.append(
+        _row(f"default sweep, harness ({n} runs, basic launcher)", f"{s['harness_median_s']:.1f} s")
+    )
     lines.append(_row(f"same {n} fits, bare Keras loop", f"{s['bare_median_s']:.1f} s"))
     ratio = s["overhead_ratio"]
     lines.append(
@@ -241,18 +250,29 @@ def table(result: dict) -> str:
     if "parallel_speedup" in s:
         lines.append(_row("same sweep, joblib with 2 workers", f"{s['joblib_median_s']:.1f} s"))
         speedup = s["parallel_speedup"]
-        lines.append(_row("parallel speed-up", f"{speedup:.2f}x", "≥ 1.6x",
-                          speedup >= TARGETS["parallel_speedup"]))  # fmt: skip
+        lines.append(
+            _row(
+                "parallel speed-up",
+                f"{speedup:.2f}x",
+                "≥ 1.6x",
+                speedup >= TARGETS["parallel_speedup"],
+            )
+        )
     g = result["logging"]
-    lines.append(_row(
-        f"MLflow log_batch each epoch ({g['metrics_per_epoch']} metrics, synchronous)",
-        f"{g['sync_log_per_epoch_s'] * 1000:.1f} ms = {g['sync_share']:.0%} of a "
-        f"{g['epoch_s'] * 1000:.1f} ms epoch",
-    ))  # fmt: skip
-    lines.append(_row(
-        "alphalab's logging (one batch per run), per epoch",
-        f"{g['alphalab_log_per_epoch_s'] * 1000:.2f} ms = {g['alphalab_share']:.1%} of an epoch",
-    ))  # fmt: skip
+    lines.append(
+        _row(
+            f"MLflow log_batch each epoch ({g['metrics_per_epoch']} metrics, synchronous)",
+            f"{g['sync_log_per_epoch_s'] * 1000:.1f} ms = {g['sync_share']:.0%} of a "
+            f"{g['epoch_s'] * 1000:.1f} ms epoch",
+        )
+    )
+    lines.append(
+        _row(
+            "alphalab's logging (one batch per run), per epoch",
+            f"{g['alphalab_log_per_epoch_s'] * 1000:.2f} ms = "
+            f"{g['alphalab_share']:.1%} of an epoch",
+        )
+    )
     return "\n".join(lines)
 
 

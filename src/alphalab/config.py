@@ -70,6 +70,10 @@ class TrainSpec:
     schedule: str
     steps_per_execution: int
 
+    def total_steps(self, n_train: int) -> int:
+        """Optimizer steps over the whole fit (what a decaying schedule spans)."""
+        return self.epochs * math.ceil(n_train / self.batch_size)
+
 
 @dataclass(frozen=True)
 class RunSpec:

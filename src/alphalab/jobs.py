@@ -134,7 +134,7 @@ def run_job(cfg: DictConfig, parent_id: str | None = None, kind: str = "run") ->
         has_imag=data.has_imag,
         steps_per_execution=spec.train.steps_per_execution,
         schedule=spec.train.schedule,
-        total_steps=spec.train.epochs * math.ceil(len(train_part.x) / spec.train.batch_size),
+        total_steps=spec.train.total_steps(len(train_part.x)),
     )
 
     tags = {
@@ -194,14 +194,17 @@ def _write_artifacts(folder: Path, cfg: DictConfig, model) -> None:
     model.save(folder / "model.keras")
 
 
-def record_rejected(cfg: DictConfig, error: str, parent_id: str) -> None:
-    """A sweep job whose config was rejected: a FAILED child, so the sweep's table lists it."""
+def record_rejected(cfg: DictConfig, error: str, parent_id: str) -> str:
+    """A sweep job whose config was rejected: a FAILED child, so the sweep's table lists it.
+    Returns the job's key."""
     uri = OmegaConf.select(cfg, "tracking.uri", default=None)
     name = OmegaConf.select(cfg, "experiment_name", default="alphalab")
     tracker = tracker_for(uri, name)
-    tags = {tracking.TAG_KIND: "run", tracking.TAG_JOB_KEY: job_key(cfg)}
+    key = job_key(cfg)
+    tags = {tracking.TAG_KIND: "run", tracking.TAG_JOB_KEY: key}
     run_id = tracker.create_run("rejected config", tags, parent_id)
     try:
-        tracker.log_params(run_id, {k: v for k, v in flatten(cfg).items()})
+        tracker.log_params(run_id, flatten(cfg))
     finally:
         tracker.finish(run_id, "FAILED", f"config: {error}")
+    return key

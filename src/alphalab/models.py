@@ -159,10 +159,20 @@ def compiled_model(
     Lambda model holds alpha as a constant in its graph, so it is shared only across seeds.
     """
     key = (
-        approach, formula.name, repr(sorted(formula.kwargs.items())), n_features, head, output,
-        optimizer, learning_rate, has_imag, steps_per_execution, schedule, total_steps,
+        approach,
+        formula.name,
+        repr(sorted(formula.kwargs.items())),
+        n_features,
+        head,
+        output,
+        optimizer,
+        learning_rate,
+        has_imag,
+        steps_per_execution,
+        schedule,
+        total_steps,
         alpha if approach == "lambda" else None,
-    )  # fmt: skip
+    )
     model = _COMPILED.get(key)
     if model is None:
         model = build_model(approach, formula, alpha, n_features, head, output)

@@ -280,19 +280,16 @@ def _verdict(s: Summary) -> tuple[str, list[str]]:
 
     truth = s.true_alpha
 
-    def err(alpha: tuple[float, float]) -> str:
-        return _error_text(alpha, truth)
-
     if fixed is not None:
         lines.append(
             f"Best fixed alpha (of {n_fixed} grid points): {format_alpha(*fixed.start)}, "
-            f"val_loss {fixed.loss[0]:.4g}{err(fixed.start)}."
+            f"val_loss {fixed.loss[0]:.4g}{_error_text(fixed.start, truth)}."
         )
     if learned is not None:
         lines.append(
             f"Best learned alpha: {format_alpha(*learned.learned)} "
             f"(started at {format_alpha(*learned.start)}), val_loss {learned.loss[0]:.4g}"
-            f"{err(learned.learned)}."
+            f"{_error_text(learned.learned, truth)}."
         )
         reached = sum(s.in_basin.values())
         finished = len(s.in_basin)
@@ -444,7 +441,7 @@ def trajectories(tracker: Tracker, rows: list[Row]) -> dict[str, list[tuple[floa
     return paths
 
 
-def describe_single_run(result, cfg) -> str:
+def describe_single_run(result) -> str:
     """What a single ``python -m experiments.run`` prints when it ends."""
     lines = [f"alphalab: {result.name}: {result.status}"]
     loss = _loss(result.final_val_loss)
@@ -515,9 +512,6 @@ def summarize_trials(
 def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
     truth = s.true_alpha
 
-    def err(alpha: tuple[float, float]) -> str:
-        return _error_text(alpha, truth)
-
     lines = []
     ref = s.reference if s.reference is not None and s.reference.ok else None
     if s.best is None:
@@ -535,7 +529,7 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
         lines.append(
             f"Best alpha found by the search: {format_alpha(*s.best.start)} (trial "
             f"{s.best.name.split(' ')[1]}, number {order} of {len(s.trials)}), "
-            f"val_loss {s.best.final_val_loss:.4g}{err(s.best.start)}."
+            f"val_loss {s.best.final_val_loss:.4g}{_error_text(s.best.start, truth)}."
         )
         lines.append(
             f"It took {s.trials_to_within_1pct} trial(s) to come within 1% of the final best loss."
@@ -544,7 +538,7 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
         lines.append(
             f"Learned alpha (one trainable run from {format_alpha(*ref.start)}, same task and "
             f"seed): {format_alpha(*ref.learned)}, val_loss {ref.final_val_loss:.4g}"
-            f"{err(ref.learned)}."
+            f"{_error_text(ref.learned, truth)}."
         )
     lines += _truth_and_failures(truth, s.trials, "trial")
     spent = sum(t.seconds for t in s.trials if math.isfinite(t.seconds))

@@ -224,7 +224,7 @@ def run_search(cfg: DictConfig) -> float:
     keras.utils.set_random_seed(run.seed)
     data = task_data.load_task(run.task, run.seed)
     train_part, val_part = data.split(run.train.validation_split, run.seed)
-    steps = run.train.epochs * math.ceil(len(train_part.x) / run.train.batch_size)
+    steps = run.train.total_steps(len(train_part.x))
     stacked = run.output == "stacked"
 
     parent = tracker.find_parent(name)

@@ -95,11 +95,11 @@ class SweepCallback(Callback):
         context.write_finished(finished)
         context.to_env()
         atexit.register(self._close_if_interrupted)
-        done_before = len(finished)
         verb = "resuming" if parent is not None else "starting"
         print(
             f"alphalab: {verb} sweep '{self.name}': {self.total} jobs "
-            f"({done_before} already finished), launcher {launcher}, parent run {self.parent_id}\n"
+            f"({context.done_at_start} already finished), launcher {launcher}, "
+            f"parent run {self.parent_id}\n"
             f"alphalab: if interrupted, resume with the same command plus sweep.name={self.name}",
             flush=True,
         )

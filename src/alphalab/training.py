@@ -6,7 +6,6 @@ import contextlib
 import math
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import keras
@@ -68,10 +67,9 @@ RECORDED = ("loss", "val_loss")
 class EpochRecorder(keras.callbacks.Callback):
     """Keeps every epoch's logs and learned alpha; stops training when the loss is not finite."""
 
-    def __init__(self, outcome: FitOutcome, on_epoch: Callable[[int, dict], None] | None = None):
+    def __init__(self, outcome: FitOutcome):
         super().__init__()
         self.outcome = outcome
-        self.on_epoch = on_epoch
 
     def on_epoch_end(self, epoch, logs=None):
         # loss and val_loss only: Keras's per-output losses double what MLflow stores and shows
@@ -86,8 +84,6 @@ class EpochRecorder(keras.callbacks.Callback):
                 self.outcome.error = f"{key} became {values[key]} at epoch {epoch}"
                 self.model.stop_training = True
                 break
-        if self.on_epoch is not None:
-            self.on_epoch(epoch, values)
 
 
 @contextlib.contextmanager
@@ -105,7 +101,6 @@ def fit(
     epochs: int,
     batch_size: int,
     seed: int,
-    on_epoch: Callable[[int, dict], None] | None = None,
 ) -> FitOutcome:
     stacked = is_stacked(model)
     outcome = FitOutcome()
@@ -117,7 +112,7 @@ def fit(
             epochs=epochs,
             shuffle=False,  # the dataset shuffles itself, from the seed
             verbose=0,
-            callbacks=[EpochRecorder(outcome, on_epoch)],
+            callbacks=[EpochRecorder(outcome)],
         )
     outcome.seconds = time.perf_counter() - start
     return outcome

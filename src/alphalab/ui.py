@@ -205,12 +205,19 @@ def start_server(
     check_port(host, port)
     url = base_url(host, port)
     command = [
-        sys.executable, "-m", "mlflow", "ui",
-        "--backend-store-uri", uri,
-        "--host", host,
-        "--port", str(port),
-        "--workers", "1",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     env = {**_SERVER_ENV_DEFAULTS, **os.environ}
     with open(log, "wb") if log is not None else nullcontext() as output:
         process = subprocess.Popen(
