@@ -1,12 +1,120 @@
-"""``python -m experiments.benchmark [--repeats N] [--tiny] [--out FILE]``: measure what the
-harness costs on this machine (start-up, overhead over bare Keras, parallel speed-up, logging)."""
+"""``python -m experiments.benchmark``: what the harness costs on this machine, in medians.
 
+a. start-up of config-only commands (and that they import no tensorflow, keras or mlflow);
+b. the default sweep through the harness versus the same fits in a bare Keras loop;
+c. the same sweep on 2 joblib workers versus the default launcher;
+d. MLflow logging per epoch as a share of an epoch.
+
+A developer's tool: it runs the commands of the checkout it lives in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
 import os
+import platform
 import sys
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from alphalab.config.paths import project_root
+from experiments.dev.measure import measure_logging, measure_startup, measure_sweeps
 
-from alphalab.benchmark import main  # noqa: E402
+TARGETS = {"startup_s": 1.0, "overhead_ratio": 1.10, "parallel_speedup": 1.6}
+TINY = ["+debug=fast", "alpha.real=0.5", "alpha.imag=1.5,2.5"]
+
+
+def _row(label: str, value: str, target: str = "", ok: bool | None = None) -> str:
+    """One row of the markdown table."""
+    verdict = "" if ok is None else ("yes" if ok else "NO")
+    return f"| {label} | {value} | {target} | {verdict} |"
+
+
+def table(result: dict) -> str:
+    """The results as README's markdown table."""
+    lines = ["| measure | median | target | met |", "|---|---|---|---|"]
+    for label, item in result["startup"].items():
+        clean = not item["imports"]
+        value = f"{item['median_s']:.2f} s" + ("" if clean else f" (imports {item['imports']})")
+        ok = item["median_s"] <= TARGETS["startup_s"] and clean
+        lines.append(_row(f"start-up: `{label}`", value, "≤ 1.0 s, no tf/keras/mlflow", ok))
+    s = result["sweeps"]
+    n = s["jobs"]
+    lines.append(
+        _row(f"default sweep, harness ({n} runs, basic launcher)", f"{s['harness_median_s']:.1f} s")
+    )
+    lines.append(_row(f"same {n} fits, bare Keras loop", f"{s['bare_median_s']:.1f} s"))
+    ratio = s["overhead_ratio"]
+    lines.append(
+        _row("harness / bare", f"{ratio:.3f}", "≤ 1.10", ratio <= TARGETS["overhead_ratio"])
+    )
+    if "parallel_speedup" in s:
+        lines.append(_row("same sweep, joblib with 2 workers", f"{s['joblib_median_s']:.1f} s"))
+        speedup = s["parallel_speedup"]
+        lines.append(
+            _row(
+                "parallel speed-up",
+                f"{speedup:.2f}x",
+                "≥ 1.6x",
+                speedup >= TARGETS["parallel_speedup"],
+            )
+        )
+    g = result["logging"]
+    lines.append(
+        _row(
+            f"MLflow log_batch each epoch ({g['metrics_per_epoch']} metrics, synchronous)",
+            f"{g['sync_log_per_epoch_s'] * 1000:.1f} ms = {g['sync_share']:.0%} of a "
+            f"{g['epoch_s'] * 1000:.1f} ms epoch",
+        )
+    )
+    lines.append(
+        _row(
+            "alphalab's logging (one batch per run), per epoch",
+            f"{g['alphalab_log_per_epoch_s'] * 1000:.2f} ms = "
+            f"{g['alphalab_share']:.1%} of an epoch",
+        )
+    )
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the table, and write the JSON."""
+    parser = argparse.ArgumentParser(prog="python -m experiments.benchmark", description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3, help="runs per sweep measurement")
+    parser.add_argument("--startup-repeats", type=int, default=7)
+    parser.add_argument("--tiny", action="store_true", help="a 4-run sweep, 1 repeat (tests)")
+    parser.add_argument("--no-parallel", action="store_true", help="skip the joblib measurement")
+    parser.add_argument("--out", type=Path, default=project_root() / "mlruns" / "benchmark.json")
+    args = parser.parse_args(argv)
+    extra = TINY if args.tiny else []
+    repeats = 1 if args.tiny else args.repeats
+    startup_repeats = 2 if args.tiny else args.startup_repeats
+    print(f"alphalab benchmark on {machine()['cpus']} cores; this takes a while", flush=True)
+    result = {
+        "machine": machine(),
+        "setting": "tiny" if args.tiny else "default sweep",
+        "startup": measure_startup(startup_repeats),
+    }
+    result["sweeps"] = measure_sweeps(repeats, extra, parallel=not args.no_parallel)
+    result["logging"] = measure_logging(epochs=3 if args.tiny else 30)
+    result["table"] = table(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=str))
+    print(result["table"])
+    print(f"\nwritten to {args.out}")
+    return 0
+
 
 if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.exit(main())

@@ -1,9 +1,56 @@
 """``python -m experiments.compare [NAME_OR_RUN_ID] [--format table|csv|markdown]``: the
-comparison of a past sweep or search, read back from the MLflow store."""
+comparison of a past sweep or search, read back from the MLflow store (mlflow only, no
+TensorFlow)."""
 
+from __future__ import annotations
+
+import argparse
 import sys
 
-from alphalab.compare import main
+from alphalab.entry.defaults import default_experiment
+from alphalab.results.compare import NotFound, find_parent, load_comparison
+from alphalab.tracking.store import Tracker, resolve_uri, sqlite_path
+
+FORMATS = ("table", "csv", "markdown")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the comparison; exit 2 with one line when the store, name or experiment is unknown."""
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.compare",
+        description="Print the comparison of a past sweep or search (fixed vs learned alpha).",
+    )
+    parser.add_argument(
+        "name", nargs="?", help="sweep/search name or parent run id (default: latest)"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument(
+        "--store", help="tracking URI (default: $MLFLOW_TRACKING_URI, else the project's store)"
+    )
+    parser.add_argument(
+        "--experiment", default=default_experiment(), help="MLflow experiment (%(default)s)"
+    )
+    args = parser.parse_args(argv)
+    uri = resolve_uri(args.store)
+    db = sqlite_path(uri)
+    try:
+        if db is not None and not db.exists():
+            raise NotFound(f"no MLflow store at {db}")
+        tracker = Tracker(uri, args.experiment, create=False)
+        parent = find_parent(tracker, args.name)
+    except LookupError as exc:
+        print(f"alphalab: error: {exc} ({uri})", file=sys.stderr)
+        return 2
+    comparison = load_comparison(tracker, parent)
+    if args.format == "csv":
+        sys.stdout.write(comparison.csv())
+    elif args.format == "markdown":
+        sys.stdout.write(comparison.markdown())
+    else:
+        print(comparison.console())
+        print(f"MLflow: parent run {parent.info.run_id} ({parent.info.status}) in {uri}")
+    return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,27 +3,27 @@ grid against learned alpha); ``+search=random|bayesian|hyperband|grid`` for a ke
 
 import os
 import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from alphalab import app  # noqa: E402
-from alphalab.config import register_resolvers  # noqa: E402
+from alphalab.config.parse import register_resolvers  # noqa: E402
+from alphalab.config.paths import conf_dir  # noqa: E402
+from alphalab.entry import run  # noqa: E402
+from alphalab.entry.preflight import preflight_or_exit  # noqa: E402
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
-
-@hydra.main(version_base=None, config_path="../conf", config_name="config")
+@hydra.main(version_base=None, config_path=str(conf_dir()), config_name="config")
 def main(cfg: DictConfig) -> float:
-    return app.main(cfg)
+    """Hydra's entry: compose, then hand the config to alphalab."""
+    return run.main(cfg)
 
 
 if __name__ == "__main__":
     register_resolvers()
-    app.preflight_or_exit(CONF_DIR, "config", sys.argv[1:])
+    preflight_or_exit(conf_dir(), "config", sys.argv[1:])
     try:
         main()
     except KeyboardInterrupt:

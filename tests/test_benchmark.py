@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from alphalab.benchmark import STARTUP_COMMANDS, imported_modules
+from experiments.dev.measure import STARTUP_COMMANDS, imported_modules
 from tests.conftest import cli
 
 

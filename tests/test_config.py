@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from alphalab.config import ConfigError, run_spec
+from alphalab.config import ConfigError
+from alphalab.config.parse import run_spec
 from tests.conftest import compose, error_lines, run_experiment, runs_in
 
 
@@ -120,7 +121,7 @@ def _expand(overrides: list[str], files: dict[str, Path]) -> list[str]:
 
 @pytest.mark.parametrize(("overrides", "key", "words"), BAD_VALUES)
 def test_bad_value_is_rejected_in_process(overrides, key, words, bad_files):
-    from alphalab.app import check
+    from alphalab.entry.preflight import check
 
     with pytest.raises(ConfigError) as caught:
         check(compose(_expand(overrides, bad_files)))

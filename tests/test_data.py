@@ -5,9 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alphalab.config import ConfigError, FormulaSpec, TaskSpec, run_spec
+from alphalab.config import ConfigError
+from alphalab.config.parse import run_spec
+from alphalab.config.spec import FormulaSpec, TaskSpec
 from alphalab.data import generate, read_file
-from alphalab.jobs import run_job
+from alphalab.engine.job import run_job
 from tests.conftest import compose
 
 OSC_TASK = TaskSpec(
@@ -115,12 +117,12 @@ def test_a_real_signal_with_unknown_amplitude_and_phase_needs_the_gain_head(tmp_
         "train.epochs=60",
         "task.true_alpha={real: 0.5, imag: 2.0}",
     ]
-    with_head = run_job(compose([*common, "model.head=gain"]))
-    without = run_job(compose([*common, "model.head=none"]))
+    with_head = run_job(run_spec(compose([*common, "model.head=gain"])))
+    without = run_job(run_spec(compose([*common, "model.head=none"])))
     assert with_head.status == "FINISHED"
     assert with_head.alpha_error < 0.05, with_head.learned_alpha
     assert with_head.final_val_loss < without.final_val_loss / 10
-    stacked = run_job(compose([*common, "model.head=gain", "model.output=stacked"]))
+    stacked = run_job(run_spec(compose([*common, "model.head=gain", "model.output=stacked"])))
     assert stacked.alpha_error < 0.05, stacked.learned_alpha
 
 

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from alphalab import catalog, formulas
+from alphalab import formulas
+from alphalab.config import names as catalog
 
 X1 = np.linspace(-2.0, 3.0, 41, dtype="float32")[:, None]
 X2 = np.random.default_rng(0).normal(size=(41, 2)).astype("float32")

@@ -7,9 +7,10 @@ import tensorflow as tf
 from keras.src import testing  # Keras's own layer harness: not public API, the strictest check
 
 from alphalab import formulas
-from alphalab.config import FormulaSpec
+from alphalab.config.spec import FormulaSpec
 from alphalab.layers import ComplexAlpha, ComplexGain, StackParts
-from alphalab.models import alpha_of, build_model, compile_model
+from alphalab.model.build import alpha_of, build_model
+from alphalab.model.compile import compile_model
 
 OSC = FormulaSpec("oscillation")
 X = np.linspace(0.0, 6.0, 256, dtype="float32")[:, None]

@@ -3,7 +3,8 @@ among fixed alphas the true one is the best."""
 
 import pytest
 
-from alphalab.jobs import run_job
+from alphalab.config.parse import run_spec
+from alphalab.engine.job import run_job
 from tests.conftest import compose
 
 # Stated tolerance on |learned alpha - true alpha| (complex modulus). With the tasks' noise and
@@ -22,14 +23,16 @@ TASKS = {
 def test_trainable_run_recovers_the_true_alpha(task, store):
     (true_real, true_imag), (start_real, start_imag) = TASKS[task]
     result = run_job(
-        compose(
-            [
-                f"task={task}",
-                "approach=trainable",
-                f"alpha.real={start_real}",
-                f"alpha.imag={start_imag}",
-                f"tracking.uri={store}",
-            ]
+        run_spec(
+            compose(
+                [
+                    f"task={task}",
+                    "approach=trainable",
+                    f"alpha.real={start_real}",
+                    f"alpha.imag={start_imag}",
+                    f"tracking.uri={store}",
+                ]
+            )
         )
     )
     assert result.status == "FINISHED"
@@ -52,7 +55,7 @@ def test_fixed_alpha_at_the_truth_beats_fixed_alphas_around_it(task, store):
                 f"tracking.uri={store}",
             ]
         )
-        return run_job(cfg).final_val_loss
+        return run_job(run_spec(cfg)).final_val_loss
 
     at_truth = fixed(true_real, true_imag)
     for d_real, d_imag in [(0.1, 0), (-0.1, 0), (0, 0.1), (0, -0.1)]:

@@ -2,8 +2,9 @@
 
 import pytest
 
-from alphalab import models
-from alphalab.jobs import run_job
+from alphalab.config.parse import run_spec
+from alphalab.engine.job import run_job
+from alphalab.model import compile as models
 from tests.conftest import client, compose
 
 TIMING = {"train_seconds"}
@@ -30,9 +31,9 @@ def history(store: str, run_id: str, key: str) -> list[float]:
 def test_a_reused_model_reproduces_a_fresh_one(store, approach, first, between):
     models._COMPILED.clear()
     common = ["+debug=fast", f"approach={approach}", f"tracking.uri={store}"]
-    fresh = run_job(compose([*common, *first]))
-    other = run_job(compose([*common, *between]))
-    again = run_job(compose([*common, *first]))
+    fresh = run_job(run_spec(compose([*common, *first])))
+    other = run_job(run_spec(compose([*common, *between])))
+    again = run_job(run_spec(compose([*common, *first])))
     assert len(models._COMPILED) == 1  # all three jobs shared one compiled model
     assert fresh.run_id != again.run_id
     assert metrics(store, again.run_id) == metrics(store, fresh.run_id)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from alphalab.tracking import default_uri, resolve_uri
+from alphalab.tracking.store import default_uri, resolve_uri
 from tests.conftest import (
     ROOT,
     all_runs,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from alphalab.report import mean_ci
-from alphalab.sweep import sweep_overrides
+from alphalab.entry.sweep_callback import sweep_overrides
+from alphalab.results.stats import mean_ci
 from tests.conftest import ROOT, all_runs, client, store_uri
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ FAST = ["+sweep=alpha", "+debug=fast"]
 def compose_sweep(overrides: list[str]):
     from hydra import compose, initialize_config_dir
 
-    from alphalab.config import register_resolvers
+    from alphalab.config.parse import register_resolvers
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
@@ -250,7 +250,7 @@ def test_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
 
 
 def test_compare_prints_the_latest_sweep_in_every_format(two_seed_sweep, capsys):
-    from alphalab.compare import main
+    from experiments.compare import main
 
     folder, _ = two_seed_sweep
     (parent,), _ = split(all_runs(store_uri(folder)))

@@ -20,46 +20,18 @@ from pathlib import Path
 
 import pytest
 
+from alphalab.tracking.server import descendant_groups, group_members
+from tests.browser import CHROMIUM
 from tests.conftest import ROOT, cli, error_lines, run_experiment, store_uri
 
-CHROMIUM = os.environ.get("ALPHALAB_CHROMIUM", "/usr/bin/chromium")
 URL_LINE = re.compile(r"^alphalab: MLflow UI for (?P<uri>\S+) at (?P<url>http://\S+)")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 # --- processes ----------------------------------------------------------------------------------
-def _stat(pid: int) -> tuple[int, int, str] | None:
-    """``(ppid, pgid, state)`` of a process from /proc, or None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[1]), int(fields[2]), fields[0]
-
-
-def _processes() -> dict[int, tuple[int, int, str]]:
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
-            found[int(entry.name)] = stat
-    return found
-
-
-def descendant_groups(pid: int) -> set[int]:
-    """Process groups of ``pid`` and of all its descendants (the UI server has its own)."""
-    procs = _processes()
-    tree, todo = {pid}, [pid]
-    while todo:
-        parent = todo.pop()
-        children = [p for p, (ppid, _, _) in procs.items() if ppid == parent]
-        tree.update(children)
-        todo.extend(children)
-    return {procs[p][1] for p in tree if p in procs}
-
-
 def live_members(groups: set[int]) -> list[int]:
-    return [p for p, (_, pgid, state) in _processes().items() if pgid in groups and state != "Z"]
+    """Live processes in any of ``groups``."""
+    return [pid for pgid in groups for pid in group_members(pgid)]
 
 
 def kill_groups(groups: set[int]) -> None:
@@ -149,7 +121,7 @@ def test_ui_shows_a_real_sweep_in_a_browser(tmp_path: Path) -> None:
     assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: apt-get install chromium"
     import playwright.sync_api as playwright_api
 
-    from experiments.screenshot import (
+    from tests.browser import (
         QUIET_ASSISTANT,
         chromium,
         expand_children,
@@ -262,7 +234,7 @@ def test_ui_on_a_taken_port_fails_with_one_line(tmp_path: Path) -> None:
 
 
 def test_ui_creates_a_missing_sqlite_store_before_the_server_starts(tmp_path: Path) -> None:
-    from alphalab.ui import experiment_id, prepare_store
+    from alphalab.tracking.server import experiment_id, prepare_store
 
     uri = store_uri(tmp_path / "new")
     assert prepare_store(uri, "alphalab") is True

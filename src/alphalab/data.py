@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from alphalab.config import ConfigError, TaskSpec
+from alphalab.config import ConfigError
+from alphalab.config.spec import Alpha, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,20 @@ class TaskData:
     x: np.ndarray
     y_real: np.ndarray
     y_imag: np.ndarray | None
-    true_alpha: tuple[float, float] | None
+    true_alpha: Alpha | None
 
     @property
     def n_features(self) -> int:
+        """Columns of ``x``."""
         return int(self.x.shape[1])
 
     @property
     def has_imag(self) -> bool:
+        """Whether the imaginary part is known (and so trained and scored)."""
         return self.y_imag is not None
 
     def take(self, index: np.ndarray) -> TaskData:
+        """The rows at ``index``."""
         return TaskData(
             x=self.x[index],
             y_real=self.y_real[index],
@@ -167,9 +171,7 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _to_task_data(
-    path: Path, columns: dict[str, np.ndarray], true_alpha: tuple[float, float] | None
-) -> TaskData:
+def _to_task_data(path: Path, columns: dict[str, np.ndarray], true_alpha: Alpha | None) -> TaskData:
     if "y_real" not in columns:
         found = ", ".join(columns)
         raise ConfigError(f"{path}: no 'y_real' column or array (found: {found})")

@@ -13,7 +13,8 @@ from collections.abc import Callable
 import keras
 from keras import ops
 
-from alphalab.catalog import import_callable
+from alphalab.config import names
+from alphalab.config.paths import import_callable
 
 PACKAGE = "alphalab"
 USER_PACKAGE = "alphalab_user"
@@ -22,6 +23,7 @@ Formula = Callable[..., tuple]
 
 
 def _identity(x):
+    """``f(x) = x`` for the scaled formula's basis."""
     return x
 
 
@@ -33,6 +35,7 @@ _BASIS: dict[str, Callable] = {
     "identity": _identity,
     "square": ops.square,
 }
+assert tuple(_BASIS) == names.BASIS_FUNCTIONS, "alphalab.config.names lists the same functions"
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -61,6 +64,7 @@ BUILTIN: dict[str, Formula] = {
     "complex_gain": complex_gain,
     "oscillation": oscillation,
 }
+assert tuple(BUILTIN) == names.FORMULAS, "alphalab.config.names lists the same formulas"
 
 
 def resolve(name_or_path: str) -> Formula:

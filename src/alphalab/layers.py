@@ -43,6 +43,7 @@ class ComplexAlpha(keras.layers.Layer):
         self.formula_kwargs = dict(formula_kwargs or {})
 
     def build(self, input_shape):
+        """The kernel ``(alpha_real, alpha_imag)``."""
         self.kernel = self.add_weight(
             name="kernel",
             shape=(2,),
@@ -51,14 +52,17 @@ class ComplexAlpha(keras.layers.Layer):
         )
 
     def call(self, inputs):
+        """The formula at the kernel's alpha."""
         return self.formula(inputs, self.kernel[0], self.kernel[1], **self.formula_kwargs)
 
     def compute_output_shape(self, input_shape):
+        """Traced from the formula itself."""
         x = keras.KerasTensor(input_shape, dtype=self.compute_dtype)
         real, imag = self.formula(x, self.alpha_real, self.alpha_imag, **self.formula_kwargs)
         return tuple(real.shape), tuple(imag.shape)
 
     def get_config(self):
+        """What ``__init__`` takes; the formula by its registered name."""
         return {
             **super().get_config(),
             "formula": keras.saving.serialize_keras_object(self.formula),
@@ -77,6 +81,7 @@ class ComplexGain(keras.layers.Layer):
     """
 
     def build(self, input_shape):
+        """The kernel ``(c_real, c_imag)``, starting at 1."""
         self.kernel = self.add_weight(
             name="kernel",
             shape=(2,),
@@ -85,11 +90,13 @@ class ComplexGain(keras.layers.Layer):
         )
 
     def call(self, inputs):
+        """``c * (real + i*imag)``."""
         real, imag = inputs
         c_real, c_imag = self.kernel[0], self.kernel[1]
         return c_real * real - c_imag * imag, c_real * imag + c_imag * real
 
     def compute_output_shape(self, input_shape):
+        """The shapes of the two parts, unchanged."""
         return tuple(input_shape[0]), tuple(input_shape[1])
 
 
@@ -98,9 +105,11 @@ class StackParts(keras.layers.Layer):
     """Joins ``(real, imag)`` of shape (batch, 1) each into one tensor of shape (batch, 2)."""
 
     def call(self, inputs):
+        """``[real, imag]`` along the last axis."""
         real, imag = inputs
         return ops.concatenate([real, imag], axis=-1)
 
     def compute_output_shape(self, input_shape):
+        """The parts' shape with the last axes added."""
         real_shape, imag_shape = input_shape
         return (*real_shape[:-1], real_shape[-1] + imag_shape[-1])

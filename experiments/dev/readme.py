@@ -1,4 +1,4 @@
-"""``python -m experiments.readme``: regenerate README.md's results from real runs.
+"""``python -m experiments.dev.readme``: regenerate README.md's results from real runs.
 
 Runs the default sweep (``+sweep=alpha``) into a fresh temporary store, copies its
 ``landscape.png`` and screenshots of it in the MLflow UI into ``experiments/figures/``, and
@@ -20,12 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ROOT / "experiments" / "figures"
 README = ROOT / "README.md"
 
 
 def replace_section(text: str, name: str, body: str) -> str:
+    """Replace what lies between README's ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``."""
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
     if not pattern.search(text):
         raise SystemExit(f"alphalab: error: README.md has no <!-- {name}:start/end --> section")
@@ -54,6 +55,7 @@ def run_sweep(folder: Path) -> tuple[str, float, str]:
 
 
 def console_excerpt(stdout: str, seconds: float) -> str:
+    """The sweep's console output as README shows it: start, a few progress lines, the end."""
     lines = [line for line in stdout.splitlines() if not line.startswith("MLflow: parent run")]
     progress = [i for i, line in enumerate(lines) if line.startswith("[")]
     start = lines.index(next(line for line in lines if line.startswith("=====")))
@@ -69,16 +71,21 @@ def console_excerpt(stdout: str, seconds: float) -> str:
 
 
 def parent_landscape(uri: str, out: Path) -> None:
-    from alphalab.tracking import Tracker
+    """Copy the sweep's ``landscape.png`` from the store to ``out``."""
+    from alphalab.entry.defaults import default_experiment
+    from alphalab.results.compare import find_parent
+    from alphalab.tracking import names
+    from alphalab.tracking.store import Tracker
 
-    tracker = Tracker(uri, "alphalab", create=False)
-    (parent,) = tracker.search("tags.`alphalab.kind` = 'sweep'")
+    tracker = Tracker(uri, default_experiment(), create=False)
+    parent = find_parent(tracker, None)
     with tempfile.TemporaryDirectory() as tmp:
-        local = tracker.client.download_artifacts(parent.info.run_id, "landscape.png", tmp)
+        local = tracker.client.download_artifacts(parent.info.run_id, names.LANDSCAPE, tmp)
         shutil.copyfile(local, out)
 
 
 def perf_section(path: Path) -> str:
+    """README's performance table from the benchmark's JSON."""
     result = json.loads(path.read_text())
     m = result["machine"]
     return (
@@ -89,7 +96,8 @@ def perf_section(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.readme", description=__doc__)
+    """Regenerate README's sections (and figures) from real runs."""
+    parser = argparse.ArgumentParser(prog="python -m experiments.dev.readme", description=__doc__)
     parser.add_argument("--benchmark", type=Path, default=ROOT / "mlruns" / "benchmark.json")
     parser.add_argument("--skip-sweep", action="store_true", help="only the performance table")
     args = parser.parse_args(argv)
@@ -102,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             shot = [
                 sys.executable,
                 "-m",
-                "experiments.screenshot",
+                "experiments.dev.screenshot",
                 "--store",
                 uri,
                 "--out",

@@ -1,8 +1,5 @@
-"""The one place that knows alphalab's MLflow conventions: store, names, run lifecycle.
-
-Every run is opened with ``Tracker.run`` and always closed: FINISHED, FAILED with the tag
-``alphalab.error`` saying why, or KILLED when interrupted.
-"""
+"""An MLflow client bound to one store and experiment; every run it opens is always closed:
+FINISHED, FAILED with the tag ``alphalab.error`` saying why, or KILLED when interrupted."""
 
 from __future__ import annotations
 
@@ -15,29 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alphalab.config import project_root
+from alphalab.config.paths import project_root
+from alphalab.config.spec import TrackingSpec
+from alphalab.tracking import names
 
-# Tags
-TAG_ERROR = "alphalab.error"
-TAG_KIND = "alphalab.kind"  # run | sweep | search | trial | reference
-TAG_JOB_KEY = "alphalab.job_key"
-TAG_SWEEP_NAME = "alphalab.sweep_name"
-TAG_APPROACH = "alphalab.approach"
-TAG_PARENT = "mlflow.parentRunId"
-TAG_RUN_NAME = "mlflow.runName"
-TAG_NOTE = "mlflow.note.content"
-
-# Metrics
-FINAL_VAL_LOSS = "final_val_loss"
-LEARNED_REAL = "learned_alpha_real"
-LEARNED_IMAG = "learned_alpha_imag"
-ALPHA_ERROR = "alpha_error"
-
-PARAM_BATCH = 100
+PARAM_BATCH = 100  # MLflow's limits per log_batch call
 METRIC_BATCH = 1000
+PARAM_CHARS = 6000
+KEY_CHARS = 250
 
 
 def default_uri() -> str:
+    """``sqlite:///<project root>/mlruns/mlflow.db``, wherever the command is started from."""
     return f"sqlite:///{project_root() / 'mlruns' / 'mlflow.db'}"
 
 
@@ -47,18 +33,16 @@ def resolve_uri(configured: str | None) -> str:
 
 
 def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` store, None for any other store."""
     if not uri.startswith("sqlite:///"):
         return None
     return Path(uri[len("sqlite:///") :])
 
 
-def format_alpha(real: float, imag: float) -> str:
-    return f"{real:.3g}{imag:+.3g}i"
-
-
 def to_param(value: Any) -> str:
+    """A value as MLflow stores params and tags (text, cut to MLflow's limit)."""
     text = str(value)
-    return text if len(text) <= 6000 else text[:5997] + "..."
+    return text if len(text) <= PARAM_CHARS else text[: PARAM_CHARS - 3] + "..."
 
 
 @dataclass
@@ -70,6 +54,7 @@ class RunHandle:
     error: str | None = None
 
     def fail(self, reason: str) -> None:
+        """End the run FAILED with ``reason`` as its ``alphalab.error`` tag."""
         self.status, self.error = "FAILED", reason
 
 
@@ -98,20 +83,17 @@ class Tracker:
                 artifact_location = (db.parent / "artifacts").as_uri()
         self.client = MlflowClient(tracking_uri=self.uri)
         self.experiment_name = experiment_name
-        if not create:
-            found = self.client.get_experiment_by_name(experiment_name)
-            if found is None:
-                raise LookupError(f"no experiment '{experiment_name}'")
+        found = self.client.get_experiment_by_name(experiment_name)
+        if found is not None:
             self.experiment_id = found.experiment_id
+        elif not create:
+            raise LookupError(f"no experiment '{experiment_name}'")
         else:
-            self.experiment_id = self._experiment(experiment_name, artifact_location)
+            self.experiment_id = self._create_experiment(experiment_name, artifact_location)
 
-    def _experiment(self, name: str, artifact_location: str | None) -> str:
+    def _create_experiment(self, name: str, artifact_location: str | None) -> str:
         from mlflow.exceptions import MlflowException
 
-        found = self.client.get_experiment_by_name(name)
-        if found is not None:
-            return found.experiment_id
         try:
             return self.client.create_experiment(name, artifact_location=artifact_location)
         except MlflowException:  # created meanwhile by another process
@@ -122,6 +104,7 @@ class Tracker:
 
     # --- runs -----------------------------------------------------------------------------
     def create_run(self, name: str, tags: dict[str, str], parent_id: str | None = None) -> str:
+        """A new RUNNING run (a child of ``parent_id`` if given); returns its id."""
         tags = {
             "mlflow.user": getpass.getuser(),
             "mlflow.source.name": "experiments.run",
@@ -129,19 +112,24 @@ class Tracker:
             **tags,
         }
         if parent_id:
-            tags[TAG_PARENT] = parent_id
-        run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
-        return run.info.run_id
+            tags[names.PARENT] = parent_id
+        return self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
 
     def finish(self, run_id: str, status: str = "FINISHED", error: str | None = None) -> None:
+        """End a run with ``status``; ``error`` becomes its ``alphalab.error`` tag."""
         if error:
-            self.client.set_tag(run_id, TAG_ERROR, to_param(error))
+            self.client.set_tag(run_id, names.ERROR, to_param(error))
         self.client.set_terminated(run_id, status=status)
+
+    def reopen(self, run_id: str) -> None:
+        """Mark an ended run RUNNING again (a resumed sweep or search)."""
+        self.client.update_run(run_id, status="RUNNING")
 
     @contextmanager
     def run(
         self, name: str, tags: dict[str, str], parent_id: str | None = None
     ) -> Iterator[RunHandle]:
+        """Open a run for the ``with`` block; it ends FINISHED, FAILED or KILLED, never RUNNING."""
         handle = RunHandle(self.create_run(name, tags, parent_id))
         try:
             yield handle
@@ -155,9 +143,10 @@ class Tracker:
 
     # --- logging ----------------------------------------------------------------------------
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        """Log params in batches of MLflow's size."""
         from mlflow.entities import Param
 
-        items = [Param(key[:250], to_param(value)) for key, value in params.items()]
+        items = [Param(key[:KEY_CHARS], to_param(value)) for key, value in params.items()]
         for start in range(0, len(items), PARAM_BATCH):
             self.client.log_batch(run_id, params=items[start : start + PARAM_BATCH])
 
@@ -179,15 +168,18 @@ class Tracker:
             self.client.log_batch(run_id, metrics=batch, tags=run_tags if start == 0 else [])
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        """Set several tags in one call."""
         from mlflow.entities import RunTag
 
         self.client.log_batch(run_id, tags=[RunTag(k, to_param(v)) for k, v in tags.items()])
 
     def log_artifacts(self, run_id: str, folder: Path) -> None:
+        """Upload every file in ``folder`` as an artifact of the run."""
         self.client.log_artifacts(run_id, str(folder))
 
     # --- queries ----------------------------------------------------------------------------
     def search(self, filter_string: str, max_results: int = 50000) -> list:
+        """Runs of the experiment matching an MLflow filter, oldest first."""
         return self.client.search_runs(
             [self.experiment_id],
             filter_string=filter_string,
@@ -196,28 +188,29 @@ class Tracker:
         )
 
     def children(self, parent_id: str) -> list:
-        return self.search(f"tags.`{TAG_PARENT}` = '{parent_id}'")
+        """The children of a parent run, oldest first."""
+        return self.search(f"tags.`{names.PARENT}` = '{parent_id}'")
 
     def finished_child(self, parent_id: str, job_key: str):
+        """A FINISHED child of ``parent_id`` for the job ``job_key``, or None."""
         found = self.search(
-            f"tags.`{TAG_PARENT}` = '{parent_id}' and tags.`{TAG_JOB_KEY}` = '{job_key}' "
+            f"tags.`{names.PARENT}` = '{parent_id}' and tags.`{names.JOB_KEY}` = '{job_key}' "
             "and attributes.status = 'FINISHED'"
         )
         return found[0] if found else None
 
-    def find_parent(self, sweep_name: str):
-        found = self.search(f"tags.`{TAG_SWEEP_NAME}` = '{sweep_name}'")
+    def find_parent(self, name: str):
+        """The latest sweep or search parent run called ``name``, or None."""
+        found = self.search(f"tags.`{names.SWEEP_NAME}` = '{name}'")
         return found[-1] if found else None
 
 
 _TRACKERS: dict[tuple, Tracker] = {}
 
 
-def tracker_for(
-    uri: str | None, experiment_name: str, artifact_location: str | None = None
-) -> Tracker:
+def tracker_for(spec: TrackingSpec) -> Tracker:
     """One Tracker per store and experiment per process (jobs of one process share it)."""
-    key = (resolve_uri(uri), experiment_name, artifact_location)
+    key = (resolve_uri(spec.uri), spec.experiment_name, spec.artifact_location)
     if key not in _TRACKERS:
-        _TRACKERS[key] = Tracker(uri, experiment_name, artifact_location)
+        _TRACKERS[key] = Tracker(spec.uri, spec.experiment_name, spec.artifact_location)
     return _TRACKERS[key]

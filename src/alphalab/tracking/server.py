@@ -1,4 +1,4 @@
-"""Start and stop the MLflow UI on alphalab's store.
+"""Start and stop an MLflow server (the UI) on a store, as a whole process group.
 
 ``mlflow ui`` is a tree of processes: the ``mlflow`` CLI, a uvicorn server, and (unless disabled)
 a job runner with several ``huey_consumer`` processes. Stopping only the parent leaves the others
@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,11 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
-from alphalab.tracking import resolve_uri, sqlite_path
+from alphalab.tracking.store import Tracker, sqlite_path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
-DEFAULT_EXPERIMENT = "alphalab"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
@@ -34,7 +32,7 @@ _SERVER_ENV_DEFAULTS = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 class UIError(RuntimeError):
-    """The UI could not be started. ``str(error)`` is one line saying why."""
+    """The server could not be started. ``str(error)`` is one line saying why."""
 
 
 # --- addresses --------------------------------------------------------------------------------
@@ -48,6 +46,7 @@ def _client_host(host: str) -> str:
 
 
 def base_url(host: str, port: int) -> str:
+    """The server's URL as a client reaches it."""
     host = _client_host(host)
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
@@ -79,7 +78,7 @@ def check_port(host: str, port: int) -> None:
 
 
 # --- store ------------------------------------------------------------------------------------
-def prepare_store(uri: str, experiment_name: str = DEFAULT_EXPERIMENT) -> bool:
+def prepare_store(uri: str, experiment_name: str) -> bool:
     """Create a missing SQLite store once, here, before the server's processes open it.
 
     Several processes opening a fresh SQLite store race on its schema migration.
@@ -88,8 +87,6 @@ def prepare_store(uri: str, experiment_name: str = DEFAULT_EXPERIMENT) -> bool:
     db = sqlite_path(uri)
     if db is None or db.exists():
         return False
-    from alphalab.tracking import Tracker
-
     try:
         Tracker(uri, experiment_name)
     except Exception as exc:
@@ -120,20 +117,11 @@ def experiment_url(url: str, experiment_id: str | None) -> str:
     return f"{url}#/experiments/{experiment_id}/runs?workflowType=machine_learning"
 
 
-# --- process group ----------------------------------------------------------------------------
-def _group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in process group ``pgid``."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return []
-        except PermissionError:
-            pass
-        return [pgid]
-    members = []
-    for entry in proc.iterdir():
+# --- process groups ---------------------------------------------------------------------------
+def processes() -> dict[int, tuple[int, int, str]]:
+    """Every process as ``pid -> (ppid, pgid, state)``, read from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
@@ -142,9 +130,33 @@ def _group_members(pgid: int) -> list[int]:
             continue
         # "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
         fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
+        found[int(entry.name)] = (int(fields[1]), int(fields[2]), fields[0])
+    return found
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in process group ``pgid``."""
+    if not Path("/proc").is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        except PermissionError:
+            pass
+        return [pgid]
+    return [p for p, (_, group, state) in processes().items() if group == pgid and state != "Z"]
+
+
+def descendant_groups(pid: int) -> set[int]:
+    """The process groups of ``pid`` and of all its descendants."""
+    procs = processes()
+    tree, todo = {pid}, [pid]
+    while todo:
+        parent = todo.pop()
+        children = [p for p, (ppid, _, _) in procs.items() if ppid == parent]
+        tree.update(children)
+        todo.extend(children)
+    return {procs[p][1] for p in tree if p in procs}
 
 
 def _killpg(pgid: int, sig: int) -> None:
@@ -158,14 +170,14 @@ def stop_server(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> Non
     _killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None and not _group_members(pgid):
+        if process.poll() is not None and not group_members(pgid):
             return
         time.sleep(0.1)
     _killpg(pgid, signal.SIGKILL)
     with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=5)
     deadline = time.monotonic() + 5
-    while _group_members(pgid) and time.monotonic() < deadline:
+    while group_members(pgid) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
@@ -261,82 +273,3 @@ def running_server(
         yield url
     finally:
         stop_server(process)
-
-
-# --- the blocking command ---------------------------------------------------------------------
-class _Stop(Exception):
-    """Raised from the SIGTERM/SIGHUP handler so the server is stopped like on Ctrl-C."""
-
-
-def _raise_stop(signum: int, _frame) -> None:
-    raise _Stop(signal.Signals(signum).name)
-
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def _stop_uninterrupted(process: subprocess.Popen) -> None:
-    """Stop the server; a second Ctrl-C must not cut the clean-up short and leave it running."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
-    try:
-        stop_server(process)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _check_arguments(uri: str, port: int) -> None:
-    if not 0 <= port <= 65535:
-        raise UIError(f"--port must be between 0 and 65535, got {port}")
-    if uri.startswith(("http://", "https://")):
-        raise UIError(f"{uri} is a tracking server: it serves its own UI, open it in a browser")
-
-
-def serve(
-    store: str | None = None,
-    host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
-    experiment_name: str = DEFAULT_EXPERIMENT,
-) -> int:
-    """``python -m experiments.ui``: run the UI until Ctrl-C or SIGTERM; return the exit code."""
-    uri = resolve_uri(store)
-    log = Path(tempfile.gettempdir()) / f"alphalab-mlflow-ui-{os.getpid()}.log"
-    # SIGTERM (and SIGHUP, unless started under nohup) stop the server like Ctrl-C does.
-    previous = {
-        sig: signal.signal(sig, _raise_stop)
-        for sig in (signal.SIGTERM, signal.SIGHUP)
-        if signal.getsignal(sig) is not signal.SIG_IGN
-    }
-    process = None
-    try:
-        _check_arguments(uri, port)
-        if port != 0:
-            check_port(host, port)  # before touching the store: a taken port changes nothing
-        if prepare_store(uri, experiment_name):  # a typo in --store should not go unnoticed
-            print(f"alphalab: created a new, empty store {uri}", flush=True)
-        process, url = start_server(uri, host, port, log=log)
-        page = experiment_url(url, experiment_id(uri, experiment_name))
-        print(f"alphalab: MLflow UI for {uri} at {page} — Ctrl-C to stop", flush=True)
-        print(f"alphalab: server log: {log}", flush=True)
-        code = process.wait()
-        print(
-            f"alphalab: error: the MLflow UI exited on its own with code {code}; see {log}",
-            file=sys.stderr,
-        )
-        return 1
-    except UIError as exc:
-        where = f" (server log: {log})" if log.exists() else ""
-        print(f"alphalab: error: {exc}{where}", file=sys.stderr)
-        return 1
-    except (KeyboardInterrupt, _Stop):
-        if process is not None:
-            _stop_uninterrupted(process)
-            print("alphalab: MLflow UI stopped", flush=True)
-        with suppress(OSError):
-            log.unlink()
-        return 0
-    finally:
-        if process is not None:  # also when it exited on its own: its group may live on
-            _stop_uninterrupted(process)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

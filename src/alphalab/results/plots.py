@@ -1,4 +1,5 @@
-"""``landscape.png``: validation loss over the fixed-alpha grid, learned alphas drawn on top."""
+"""The parent run's plots: ``landscape.png`` (validation loss over the fixed-alpha grid, learned
+alphas drawn on top) and ``trials.png`` (a search's trials over the alpha plane)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
-from alphalab.report import Summary
+from alphalab.results.searches import SearchSummary
+from alphalab.results.verdict import Summary
 
 BASIN_COLOR = "#1a9850"
 ELSEWHERE_COLOR = "#d73027"
 
 
 def _figure():
-    """A figure without pyplot (no global state, 0.8 s less to import) and with fixed margins
-    (matplotlib's tight_layout took 0.7 s of a 2.3 s plot)."""
+    """A figure without pyplot (no global state, a lighter import) and with fixed margins
+    (matplotlib's tight_layout is the slowest part of a plot)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8.5, 6.5), dpi=110)
@@ -33,6 +35,8 @@ def _edges(centers: np.ndarray) -> np.ndarray:
 def plot_landscape(
     summary: Summary, paths: dict[str, list[tuple[float, float]]], out: Path
 ) -> Path:
+    """``landscape.png``: a heat map over the grid (a curve when one component is fixed), each
+    trainable run's path from start to learned alpha, the best fixed alpha and the true alpha."""
     from matplotlib.colors import LogNorm
 
     fixed = [g for g in summary.groups if g.approach == "lambda" and g.finished]
@@ -157,7 +161,9 @@ def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> None:
         ax.set_ylim(bottom=None)
 
 
-def plot_trials(summary, paths: dict[str, list[tuple[float, float]]], out: Path) -> Path:
+def plot_trials(
+    summary: SearchSummary, paths: dict[str, list[tuple[float, float]]], out: Path
+) -> Path:
     """A search's trials over the alpha plane, numbered in order, coloured by validation loss."""
     from matplotlib.colors import LogNorm
 

@@ -1,38 +1,21 @@
-"""``python -m experiments.screenshot --store URI --out PATH``: README images from a real sweep.
+"""Driving the MLflow UI in headless Chromium: the browser test's helpers, also used by the
+README screenshot tool (``python -m experiments.dev.screenshot``).
 
-Starts the MLflow UI on the store (``alphalab.ui``), opens the sweep's parent run in headless
-Chromium and saves the run page with its verdict; ``--out-runs`` also saves the runs table with
-the sweep's children expanded. The server and the browser are always stopped afterwards.
-
-Needs ``playwright`` (a dev dependency) and a Chromium binary (``--chromium``, default
-``$ALPHALAB_CHROMIUM`` or /usr/bin/chromium); Playwright's own browser download is not used.
+Playwright drives the system's Chromium (``$ALPHALAB_CHROMIUM``, default /usr/bin/chromium);
+Playwright's own browser download is not used.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
-import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from alphalab import ui
-from alphalab.tracking import (
-    ALPHA_ERROR,
-    FINAL_VAL_LOSS,
-    LEARNED_IMAG,
-    LEARNED_REAL,
-    TAG_KIND,
-    TAG_NOTE,
-    TAG_PARENT,
-    resolve_uri,
-    sqlite_path,
-)
+from alphalab.tracking import names
 
 CHROMIUM = os.environ.get("ALPHALAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -111,6 +94,7 @@ def chromium(
 
 
 def page_of(context):
+    """The context's page (a persistent context opens with one)."""
     return context.pages[0] if context.pages else context.new_page()
 
 
@@ -122,6 +106,7 @@ def headline(note: str | None) -> str | None:
 
 
 def run_name_link(page, name: str):
+    """The link to a run, by its name, in the runs table or a run page."""
     return page.get_by_role("link", name=name, exact=True)
 
 
@@ -175,7 +160,8 @@ def tidy_runs_table(page) -> None:
     Metric columns keep their default width: fitted to full float digits they overflow the page.
     """
     toggle_columns(page, ["Dataset", "Source", "Models"])
-    toggle_columns(page, [FINAL_VAL_LOSS, LEARNED_REAL, LEARNED_IMAG, ALPHA_ERROR])
+    metrics = [names.FINAL_VAL_LOSS, names.LEARNED_REAL, names.LEARNED_IMAG, names.ALPHA_ERROR]
+    toggle_columns(page, metrics)
     autosize_column(page, "attributes.`Run Name`")
     page.mouse.move(0, 0)  # no hover highlight in the picture
 
@@ -195,130 +181,3 @@ def show_full_description(page) -> None:
     more = page.get_by_role("button", name="Expand description")
     if more.count():
         more.click()
-
-
-# --- the command --------------------------------------------------------------------------------
-def find_sweep(uri: str, experiment: str, run_id: str | None):
-    """The run to show: ``run_id``, else the latest run tagged as a sweep."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    db = sqlite_path(uri)
-    if db is not None and not db.exists():  # MLflow would create an empty one
-        raise ui.UIError(f"no store at {db}")
-    client = MlflowClient(tracking_uri=uri)
-    if run_id:
-        try:
-            return client.get_run(run_id)
-        except MlflowException as exc:
-            raise ui.UIError(f"no run {run_id!r} in {uri}: {exc.message}") from None
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        raise ui.UIError(f"no experiment {experiment!r} in {uri}")
-    runs = client.search_runs(
-        [found.experiment_id],
-        filter_string=f"tags.`{TAG_KIND}` = 'sweep'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    if not runs:
-        raise ui.UIError(f"no sweep run (tag {TAG_KIND}=sweep) in experiment {experiment!r}")
-    return runs[0]
-
-
-def children_of(uri: str, run) -> list:
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=uri).search_runs(
-        [run.info.experiment_id], filter_string=f"tags.`{TAG_PARENT}` = '{run.info.run_id}'"
-    )
-
-
-def take(
-    uri: str,
-    out: Path,
-    *,
-    out_runs: Path | None = None,
-    run_id: str | None = None,
-    experiment: str = ui.DEFAULT_EXPERIMENT,
-    executable: str = CHROMIUM,
-) -> None:
-    from playwright.sync_api import expect
-
-    run = find_sweep(uri, experiment, run_id)
-    eid, rid, name = run.info.experiment_id, run.info.run_id, run.info.run_name
-    bold = headline(run.data.tags.get(TAG_NOTE))
-    children = children_of(uri, run)
-    with tempfile.TemporaryDirectory(prefix="alphalab-screenshot-") as tmp:
-        tmp = Path(tmp)
-        with (
-            ui.running_server(uri, log=tmp / "mlflow-ui.log") as url,
-            chromium(
-                tmp / "chromium",
-                preferences={**QUIET_ASSISTANT, **MODEL_TRAINING_VIEW},
-                executable=executable,
-            ) as context,
-        ):
-            page = page_of(context)
-            if out_runs is not None:
-                page.goto(f"{url}#/experiments/{eid}/runs{ML_VIEW}")
-                expect(run_name_link(page, name)).to_be_visible()
-                if children:
-                    expand_children(page, name)
-                    expect(run_name_link(page, children[0].info.run_name)).to_be_visible()
-                tidy_runs_table(page)
-                out_runs.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(out_runs), clip=above_empty_space(page))
-            page.goto(f"{url}#/experiments/{eid}/runs/{rid}{ML_VIEW}")
-            expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
-            if bold:
-                expect(page.get_by_text(bold, exact=True)).to_be_visible()
-            show_full_description(page)
-            if children:  # the "About this run" panel has loaded too
-                expect(run_name_link(page, children[0].info.run_name)).to_be_visible()
-            out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(out))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.screenshot",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--store", default=None, help="tracking URI (default: the project's)")
-    parser.add_argument("--out", required=True, type=Path, help="PNG of the parent run's page")
-    parser.add_argument("--out-runs", type=Path, default=None, help="PNG of the runs table")
-    parser.add_argument("--run-id", default=None, help="parent run (default: the latest sweep)")
-    parser.add_argument("--experiment", default=ui.DEFAULT_EXPERIMENT)
-    parser.add_argument("--chromium", default=CHROMIUM, help="Chromium binary (%(default)s)")
-    args = parser.parse_args(argv)
-
-    # Keep the server (which forwards the UI's usage telemetry) off the network.
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    from playwright.sync_api import Error as PlaywrightError
-
-    uri = resolve_uri(args.store)
-    try:
-        take(
-            uri,
-            args.out,
-            out_runs=args.out_runs,
-            run_id=args.run_id,
-            experiment=args.experiment,
-            executable=args.chromium,
-        )
-    except ui.UIError as exc:
-        print(f"alphalab: error: {exc}", file=sys.stderr)
-        return 1
-    except PlaywrightError as exc:  # the UI did not show what was expected (in time)
-        print(f"alphalab: error: in the browser: {exc.message.splitlines()[0]}", file=sys.stderr)
-        return 1
-    for path in (args.out, args.out_runs):
-        if path is not None:
-            print(f"alphalab: wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

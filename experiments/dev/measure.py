@@ -1,19 +1,10 @@
-"""``python -m experiments.benchmark``: what the harness costs on this machine, in medians.
-
-a. start-up of config-only commands (and that they import no tensorflow, keras or mlflow);
-b. the default sweep through the harness versus the same fits in a bare Keras loop;
-c. the same sweep on 2 joblib workers versus the default launcher;
-d. MLflow logging per epoch as a share of an epoch.
-
-Every measurement runs real commands in fresh processes, into stores in a temporary folder.
-"""
+"""The benchmark's measurements; every one runs real commands in fresh processes, into stores
+in a temporary folder (``python -m experiments.benchmark`` prints and records them)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -21,11 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from alphalab.config import project_root
-
-TARGETS = {"startup_s": 1.0, "overhead_ratio": 1.10, "parallel_speedup": 1.6}
-HEAVY = ("tensorflow", "keras", "mlflow")
-TINY = ["+debug=fast", "alpha.real=0.5", "alpha.imag=1.5,2.5"]
+from alphalab.config.paths import project_root
 
 # Runs experiments.run in-process and reports which heavy modules it imported.
 _IMPORT_PROBE = """
@@ -42,12 +29,14 @@ print("ALPHALAB_IMPORTED=" + json.dumps(heavy), file=sys.stderr)
 
 
 def _env() -> dict[str, str]:
+    """The environment of a measured command: the project's store unless told otherwise."""
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
 
 
 def _timed(cmd: list[str], check: bool = True) -> tuple[float, subprocess.CompletedProcess]:
+    """Run a command; its wall time and result."""
     start = time.perf_counter()
     result = subprocess.run(cmd, cwd=project_root(), env=_env(), capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -72,6 +61,7 @@ STARTUP_COMMANDS = {
 
 
 def measure_startup(repeats: int) -> dict:
+    """Wall time of the config-only commands, and the heavy modules each imports."""
     out = {}
     for label, args in STARTUP_COMMANDS.items():
         cmd = [sys.executable, "-m", "experiments.run", *args]
@@ -85,6 +75,7 @@ def measure_startup(repeats: int) -> dict:
 
 
 def _sweep(folder: Path, extra: list[str]) -> float:
+    """Wall time of ``+sweep=alpha EXTRA`` into a store in ``folder``."""
     cmd = [
         sys.executable,
         "-m",
@@ -102,8 +93,8 @@ def _jobs(extra: list[str]) -> list[list[str]]:
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from alphalab.config import register_resolvers
-    from alphalab.sweep import sweep_overrides
+    from alphalab.config.parse import register_resolvers
+    from alphalab.entry.sweep_callback import sweep_overrides
 
     register_resolvers()
     fixed = [o for o in extra if "," not in o]
@@ -114,12 +105,13 @@ def _jobs(extra: list[str]) -> list[list[str]]:
 
 
 def measure_sweeps(repeats: int, extra: list[str], parallel: bool) -> dict:
+    """The sweep through the harness, as a bare Keras loop, and on 2 joblib workers."""
     jobs = _jobs(extra)
     harness, bare, joblib = [], [], []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="alphalab-bench-") as tmp:
             harness.append(_sweep(Path(tmp) / "basic", extra))
-            cmd = [sys.executable, "-m", "experiments.benchmark", "--bare-loop", json.dumps(jobs)]
+            cmd = [sys.executable, "-m", "experiments.dev.measure", json.dumps(jobs)]
             bare.append(_timed(cmd)[0])
             if parallel:
                 more = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
@@ -143,7 +135,7 @@ def _specs(jobs: list[list[str]]) -> list:
     """The checked RunSpec of each job (a list of overrides), composed as Hydra would."""
     from hydra import compose, initialize_config_dir
 
-    from alphalab.config import register_resolvers, run_spec
+    from alphalab.config.parse import register_resolvers, run_spec
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(project_root() / "conf"), version_base=None):
@@ -156,25 +148,19 @@ def _fresh_fit(spec, epochs: int | None = None):
     import keras
 
     from alphalab import data as task_data
-    from alphalab import models, training
+    from alphalab.engine import fit
+    from alphalab.model.build import build_model
+    from alphalab.model.compile import compile_for_training
 
     keras.utils.set_random_seed(spec.seed)
     data = task_data.load_task(spec.task, spec.seed)
     train, val = data.split(spec.train.validation_split, spec.seed)
-    model = models.build_model(
+    model = build_model(
         spec.approach, spec.formula, spec.alpha, data.n_features, spec.head, spec.output
     )
-    models.compile_model(
-        model,
-        spec.train.optimizer,
-        spec.train.learning_rate,
-        data.has_imag,
-        spec.train.steps_per_execution,
-        spec.train.schedule,
-        spec.train.total_steps(len(train.x)),
-    )
+    compile_for_training(model, spec.train, data.has_imag, spec.train.total_steps(len(train.x)))
     epochs = epochs or spec.train.epochs
-    outcome = training.fit(model, train, val, epochs, spec.train.batch_size, spec.seed)
+    outcome = fit.fit(model, train, val, epochs, spec.train.batch_size, spec.seed)
     return model, train, val, outcome
 
 
@@ -191,13 +177,13 @@ def bare_loop(jobs: list[list[str]]) -> None:
 def measure_logging(epochs: int = 30, repeats: int = 30) -> dict:
     """MLflow cost per epoch: logging each epoch synchronously, and as alphalab does it, for
     the default single run (``python -m experiments.run``)."""
-    from alphalab import training
-    from alphalab.tracking import Tracker
+    from alphalab.engine import fit
+    from alphalab.tracking.store import Tracker
 
     (spec,) = _specs([[]])
     # the first fit traces the model; the second is the steady state that is timed
     model, train, val, _ = _fresh_fit(spec, epochs=2)
-    outcome = training.fit(model, train, val, epochs, spec.train.batch_size, spec.seed)
+    outcome = fit.fit(model, train, val, epochs, spec.train.batch_size, spec.seed)
     epoch_s = outcome.seconds / epochs
     keys = list(outcome.history)
     with tempfile.TemporaryDirectory(prefix="alphalab-bench-log-") as tmp:
@@ -225,92 +211,5 @@ def measure_logging(epochs: int = 30, repeats: int = 30) -> dict:
     }
 
 
-def _row(label: str, value: str, target: str = "", ok: bool | None = None) -> str:
-    verdict = "" if ok is None else ("yes" if ok else "NO")
-    return f"| {label} | {value} | {target} | {verdict} |"
-
-
-def table(result: dict) -> str:
-    lines = ["| measure | median | target | met |", "|---|---|---|---|"]
-    for label, item in result["startup"].items():
-        clean = not item["imports"]
-        value = f"{item['median_s']:.2f} s" + ("" if clean else f" (imports {item['imports']})")
-        ok = item["median_s"] <= TARGETS["startup_s"] and clean
-        lines.append(_row(f"start-up: `{label}`", value, "≤ 1.0 s, no tf/keras/mlflow", ok))
-    s = result["sweeps"]
-    n = s["jobs"]
-    lines.append(
-        _row(f"default sweep, harness ({n} runs, basic launcher)", f"{s['harness_median_s']:.1f} s")
-    )
-    lines.append(_row(f"same {n} fits, bare Keras loop", f"{s['bare_median_s']:.1f} s"))
-    ratio = s["overhead_ratio"]
-    lines.append(
-        _row("harness / bare", f"{ratio:.3f}", "≤ 1.10", ratio <= TARGETS["overhead_ratio"])
-    )
-    if "parallel_speedup" in s:
-        lines.append(_row("same sweep, joblib with 2 workers", f"{s['joblib_median_s']:.1f} s"))
-        speedup = s["parallel_speedup"]
-        lines.append(
-            _row(
-                "parallel speed-up",
-                f"{speedup:.2f}x",
-                "≥ 1.6x",
-                speedup >= TARGETS["parallel_speedup"],
-            )
-        )
-    g = result["logging"]
-    lines.append(
-        _row(
-            f"MLflow log_batch each epoch ({g['metrics_per_epoch']} metrics, synchronous)",
-            f"{g['sync_log_per_epoch_s'] * 1000:.1f} ms = {g['sync_share']:.0%} of a "
-            f"{g['epoch_s'] * 1000:.1f} ms epoch",
-        )
-    )
-    lines.append(
-        _row(
-            "alphalab's logging (one batch per run), per epoch",
-            f"{g['alphalab_log_per_epoch_s'] * 1000:.2f} ms = "
-            f"{g['alphalab_share']:.1%} of an epoch",
-        )
-    )
-    return "\n".join(lines)
-
-
-def machine() -> dict:
-    return {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.benchmark", description=__doc__)
-    parser.add_argument("--repeats", type=int, default=3, help="runs per sweep measurement")
-    parser.add_argument("--startup-repeats", type=int, default=7)
-    parser.add_argument("--tiny", action="store_true", help="a 4-run sweep, 1 repeat (tests)")
-    parser.add_argument("--no-parallel", action="store_true", help="skip the joblib measurement")
-    parser.add_argument("--out", type=Path, default=project_root() / "mlruns" / "benchmark.json")
-    parser.add_argument("--bare-loop", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.bare_loop:
-        bare_loop(json.loads(args.bare_loop))
-        return 0
-    extra = TINY if args.tiny else []
-    repeats = 1 if args.tiny else args.repeats
-    startup_repeats = 2 if args.tiny else args.startup_repeats
-    print(f"alphalab benchmark on {machine()['cpus']} cores; this takes a while", flush=True)
-    result = {
-        "machine": machine(),
-        "setting": "tiny" if args.tiny else "default sweep",
-        "startup": measure_startup(startup_repeats),
-    }
-    result["sweeps"] = measure_sweeps(repeats, extra, parallel=not args.no_parallel)
-    result["logging"] = measure_logging(epochs=3 if args.tiny else 30)
-    result["table"] = table(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
-    print(result["table"])
-    print(f"\nwritten to {args.out}")
-    return 0
+if __name__ == "__main__":  # the bare loop, in a process of its own
+    bare_loop(json.loads(sys.argv[1]))

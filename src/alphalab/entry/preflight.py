@@ -1,4 +1,4 @@
-"""What ``python -m experiments.run`` does around Hydra: check input first, then dispatch.
+"""Bad input is rejected before Hydra starts.
 
 ``preflight`` composes the config the way Hydra will (every value of every swept key) and checks
 it with ``alphalab.config``, without importing tensorflow or mlflow, so that bad input costs well
@@ -7,14 +7,15 @@ under a second and ends with one line and exit code 2, before any run is created
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from alphalab.config import ConfigError, register_resolvers, run_spec
+from alphalab.config import ConfigError
+from alphalab.config.parse import register_resolvers, run_spec
+from alphalab.config.parse_search import search_spec
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -74,7 +75,7 @@ Hydra's own options: --hydra-help
 
 
 def help_text(conf_dir: Path) -> str:
-    """The app's help, from the conf/ folder alone (Hydra's own --help takes 1-2 s here)."""
+    """The app's help, from the conf/ folder alone (Hydra's own --help is several times slower)."""
     lines = []
     for group in sorted(p for p in conf_dir.iterdir() if p.is_dir()):
         options = sorted(f.stem for f in group.glob("*.yaml"))
@@ -83,6 +84,7 @@ def help_text(conf_dir: Path) -> str:
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """Print one ``alphalab: error:`` line and exit with ``code``."""
     print(f"alphalab: error: {message}", file=sys.stderr, flush=True)
     raise SystemExit(code)
 
@@ -126,7 +128,7 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> None:
 
     Every value of every swept key is checked against the first values of the others: a config
     group's options are composed by Hydra, a plain value is set on the composed config (cheaper:
-    composing costs about 0.1 s here)."""
+    composing is the slow part of a check)."""
     if any(arg.split("=")[0] in _INFO_FLAGS for arg in argv):
         return
     overrides = [arg for arg in argv if arg not in _MULTIRUN_FLAGS]
@@ -186,8 +188,6 @@ def check(cfg: DictConfig) -> None:
 
         read_file(spec.task)
     if cfg.get("search") is not None:
-        from alphalab.search_config import search_spec
-
         search_spec(cfg)
 
 
@@ -200,47 +200,3 @@ def preflight_or_exit(conf_dir: Path, config_name: str, argv: list[str]) -> None
         preflight(conf_dir, config_name, argv)
     except ConfigError as exc:
         fail(str(exc))
-
-
-def _in_multirun() -> bool:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def main(cfg: DictConfig) -> float:
-    """The Hydra task function: returns the validation loss a sweeper would minimise."""
-    from alphalab.sweep_context import SweepContext
-
-    multirun = _in_multirun()
-    context = SweepContext.from_env() if multirun else None
-    parent_id = context.parent_id if context else None
-    try:
-        if cfg.get("search") is not None:
-            from alphalab.search import run_search
-
-            return run_search(cfg)
-        from alphalab.jobs import run_job
-
-        result = run_job(cfg)
-    except ConfigError as exc:
-        if multirun and parent_id:
-            from alphalab.jobs import record_rejected
-
-            key = record_rejected(cfg, str(exc), parent_id)
-            print(f"alphalab: job rejected: {exc}", flush=True)
-            context.mark_done(key)
-            return math.inf
-        fail(str(exc))
-    if context is not None:
-        from alphalab.sweep import report_progress
-
-        report_progress(result, context, result.job_key)
-    else:
-        from alphalab.report import describe_single_run
-
-        print(describe_single_run(result), flush=True)
-        if result.status != "FINISHED":
-            fail(f"run '{result.name}' {result.status}: {result.error}", EXIT_RUN_FAILED)
-    return result.final_val_loss if result.status == "FINISHED" else math.inf

@@ -1,4 +1,4 @@
-"""Fit a compiled model on task data and record what happened epoch by epoch."""
+"""Fit a compiled model on task data and keep what happened epoch by epoch."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from alphalab.data import TaskData
-from alphalab.models import alpha_of, is_stacked
+from alphalab.model.build import alpha_of, is_stacked
 
 
 @dataclass
@@ -26,14 +26,17 @@ class FitOutcome:
 
     @property
     def epochs_run(self) -> int:
+        """Epochs actually run (fewer than asked when training stopped on a NaN or inf)."""
         return len(self.history.get("loss", []))
 
     def last(self, key: str) -> float:
+        """The last epoch's value of ``key`` (nan if never recorded)."""
         values = self.history.get(key) or [math.nan]
         return values[-1]
 
 
 def targets(data: TaskData, stacked: bool) -> dict[str, np.ndarray] | np.ndarray:
+    """What the model is fitted to: ``{"real", "imag"}`` for a pair model, one array stacked."""
     if stacked:
         parts = [data.y_real] if data.y_imag is None else [data.y_real, data.y_imag]
         return np.concatenate(parts, axis=-1)
@@ -45,11 +48,10 @@ def targets(data: TaskData, stacked: bool) -> dict[str, np.ndarray] | np.ndarray
 def dataset(
     data: TaskData, batch_size: int, stacked: bool, shuffle_seed: int | None = None
 ) -> tf.data.Dataset:
-    """A cached in-memory tf.data pipeline: far cheaper per epoch than numpy arrays to ``fit``.
+    """A cached in-memory tf.data pipeline, far cheaper per epoch than numpy arrays to ``fit``.
 
-    It runs on one private thread with autotuning off: tf.data's shared, autotuned thread pool
-    spun on both cores, so that two sweep workers fitting in parallel were no faster than one
-    (1.0-1.2x); with this, 2.2x. Alone it is no slower (0.45 s vs 0.55 s for a 30-epoch refit).
+    It runs on one private thread with autotuning off: tf.data's shared, autotuned pool spins on
+    every core, which stops parallel workers from scaling (README, Performance).
     """
     ds = tf.data.Dataset.from_tensor_slices((data.x, targets(data, stacked))).cache()
     if shuffle_seed is not None:
@@ -68,10 +70,12 @@ class EpochRecorder(keras.callbacks.Callback):
     """Keeps every epoch's logs and learned alpha; stops training when the loss is not finite."""
 
     def __init__(self, outcome: FitOutcome):
+        """Record into ``outcome``."""
         super().__init__()
         self.outcome = outcome
 
     def on_epoch_end(self, epoch, logs=None):
+        """Keep loss, val_loss and alpha; stop on the first value that is not finite."""
         # loss and val_loss only: Keras's per-output losses double what MLflow stores and shows
         values = {key: float(value) for key, value in (logs or {}).items() if key in RECORDED}
         alpha = alpha_of(self.model)
@@ -102,6 +106,7 @@ def fit(
     batch_size: int,
     seed: int,
 ) -> FitOutcome:
+    """Fit ``model`` on ``train`` (shuffled from ``seed``), validating on ``validation``."""
     stacked = is_stacked(model)
     outcome = FitOutcome()
     start = time.perf_counter()

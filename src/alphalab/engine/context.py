@@ -13,27 +13,38 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from alphalab.config.spec import TrackingSpec
+
 ENV = "ALPHALAB_SWEEP"
 
 
 @dataclass(frozen=True)
 class SweepContext:
+    """The running sweep as its jobs see it."""
+
     parent_id: str
     total: int
     started: float  # time.time() when this session of the sweep started
     done_at_start: int  # jobs finished in earlier sessions (resume)
     state_dir: str
+    tracking: TrackingSpec  # the parent's store and experiment
 
     @classmethod
     def from_env(cls) -> SweepContext | None:
+        """The context the launching process published, None outside a sweep."""
         raw = os.environ.get(ENV)
-        return cls(**json.loads(raw)) if raw else None
+        if not raw:
+            return None
+        fields = json.loads(raw)
+        return cls(**{**fields, "tracking": TrackingSpec(**fields["tracking"])})
 
     def to_env(self) -> None:
+        """Publish the context to this process's environment (inherited by workers)."""
         os.environ[ENV] = json.dumps(asdict(self))
 
     @staticmethod
     def clear_env() -> None:
+        """Withdraw the context when the sweep ends."""
         os.environ.pop(ENV, None)
 
     @property
@@ -45,6 +56,7 @@ class SweepContext:
         return Path(self.state_dir) / "done.txt"
 
     def write_finished(self, job_keys: set[str]) -> None:
+        """Start a session: the jobs finished before it, and none done yet."""
         Path(self.state_dir).mkdir(parents=True, exist_ok=True)
         self._finished_file.write_text("".join(f"{key}\n" for key in sorted(job_keys)))
         self._done_file.write_text("")

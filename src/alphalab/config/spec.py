@@ -1,0 +1,173 @@
+"""The typed specs every stage below the entry point takes: built once from the composed config
+(``alphalab.config.parse``), never a raw ``DictConfig``. Defaults live in ``conf/``, not here."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, NamedTuple
+
+
+class Alpha(NamedTuple):
+    """A complex coefficient as its two real parts (a plain tuple to everything else)."""
+
+    real: float
+    imag: float
+
+    def __str__(self) -> str:
+        return format_alpha(self.real, self.imag)
+
+    def distance(self, other: tuple[float, float]) -> float:
+        """``|self - other|`` as complex numbers."""
+        return abs(complex(self.real, self.imag) - complex(other[0], other[1]))
+
+
+def format_alpha(real: float, imag: float) -> str:
+    """``0.493+2i``: how alphalab writes an alpha for people (run names, tables, verdicts)."""
+    return f"{real:.3g}{imag:+.3g}i"
+
+
+@dataclass(frozen=True)
+class FormulaSpec:
+    """A built-in formula's name, or a dotted path to the user's function, and its arguments."""
+
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Where the data comes from: generated from a formula with a known alpha, or a file."""
+
+    name: str
+    kind: str  # see names.TASK_KINDS
+    true_alpha: Alpha | None
+    formula: FormulaSpec | None = None  # synthetic: the formula that generates the data
+    noise: float = 0.0
+    n_samples: int = 0
+    x_low: float = 0.0
+    x_high: float = 1.0
+    x_columns: int = 1
+    x_distribution: str = "uniform"
+    path: Path | None = None  # file: the user's CSV or NPZ
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The architecture around the alpha layer."""
+
+    head: str  # see names.HEADS
+    output: str  # see names.OUTPUTS
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How a model is fitted."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    validation_split: float
+    optimizer: str
+    schedule: str
+    steps_per_execution: int
+
+    def total_steps(self, n_train: int) -> int:
+        """Optimizer steps over the whole fit (what a decaying schedule spans)."""
+        return self.epochs * math.ceil(n_train / self.batch_size)
+
+
+@dataclass(frozen=True)
+class TrackingSpec:
+    """Where runs are recorded: the MLflow store (None: the default) and experiment."""
+
+    uri: str | None
+    experiment_name: str
+    artifact_location: str | None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one training run needs, checked; ``config`` is the resolved config as plain
+    data (recorded as params and ``config.yaml``)."""
+
+    approach: str
+    alpha: Alpha
+    formula: FormulaSpec
+    task: TaskSpec
+    model: ModelSpec
+    train: TrainSpec
+    seed: int
+    tracking: TrackingSpec
+    config: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def head(self) -> str:
+        """``model.head``."""
+        return self.model.head
+
+    @property
+    def output(self) -> str:
+        """``model.output``."""
+        return self.model.output
+
+    def with_alpha(self, approach: str, alpha: tuple[float, float]) -> RunSpec:
+        """The same run with another approach and alpha (a search trial, a refinement)."""
+        config = copy.deepcopy(self.config)
+        config.setdefault("approach", {})["name"] = approach
+        config["alpha"] = {"real": float(alpha[0]), "imag": float(alpha[1])}
+        return replace(self, approach=approach, alpha=Alpha(*map(float, alpha)), config=config)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """The ``sweep`` section: how a multirun is named, resumed and compared."""
+
+    name: str | None  # None: a name made from the sweep's config and the time
+    basin_tolerance: float
+    tracking: TrackingSpec
+
+
+@dataclass(frozen=True)
+class Range:
+    """One searched range of a keras-tuner search."""
+
+    min: float
+    max: float
+    step: float | None
+    sampling: str
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """The ``search`` section: which keras-tuner algorithm, its budget and its ranges."""
+
+    tuner: str
+    name: str | None
+    max_trials: int
+    executions_per_trial: int
+    objective: str
+    directory: str | None
+    reference: bool
+    alpha_real: Range
+    alpha_imag: Range
+    num_initial_points: int | None = None
+    beta: float | None = None
+    max_epochs: int | None = None
+    factor: int | None = None
+    hyperband_iterations: int | None = None
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """Plain nested data as dotted keys (``{"train": {"epochs": 30}}`` -> ``train.epochs``)."""
+    out: dict[str, Any] = {}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        if not node and prefix:
+            out[prefix.rstrip(".")] = {}
+        return out
+    out[prefix.rstrip(".")] = node
+    return out

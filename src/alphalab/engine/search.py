@@ -1,0 +1,101 @@
+"""A keras-tuner search over alpha for the Lambda model: one parent run, every trial a child,
+then one trainable reference run on the same task and seed, and the comparison of both."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from alphalab.config import ConfigError
+from alphalab.config.paths import project_root
+from alphalab.config.spec import RunSpec, SearchSpec
+from alphalab.engine.job import run_job
+from alphalab.engine.record import run_params
+from alphalab.results.compare import record_comparison
+from alphalab.tracking.parent import ParentRun
+from alphalab.tracking.store import Tracker, sqlite_path, tracker_for
+
+
+class SearchFailed(RuntimeError):
+    """The search could not finish; the message is one line for the user."""
+
+
+def tuner_directory(search: SearchSpec, tracker: Tracker) -> Path:
+    """keras-tuner's state: ``search.directory``, else beside a SQLite store, else under the
+    project's mlruns/."""
+    if search.directory:
+        return Path(search.directory)
+    db = sqlite_path(tracker.uri)
+    return (db.parent if db is not None else project_root() / "mlruns") / "keras-tuner"
+
+
+def run_search(run: RunSpec, search: SearchSpec) -> float:
+    """Run (or continue) the configured search; return the best trial's validation loss."""
+    import logging
+
+    import keras
+
+    from alphalab import data as task_data
+    from alphalab.engine.fit import dataset
+    from alphalab.engine.tuner import hypermodel, make_tuner
+
+    search = replace(search, name=search.name or f"{search.tuner}-{datetime.now():%Y%m%d-%H%M%S}")
+    tracker = tracker_for(run.tracking)
+    directory = tuner_directory(search, tracker)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    keras.utils.set_random_seed(run.seed)
+    data = task_data.load_task(run.task, run.seed)
+    train_part, val_part = data.split(run.train.validation_split, run.seed)
+    steps = run.train.total_steps(len(train_part.x))
+    stacked = run.output == "stacked"
+
+    params = {**{f"search.{k}": v for k, v in search.__dict__.items()}, **run_params(run)}
+    started = time.time()
+    parent = ParentRun.open(tracker, search.name, "search", params)
+    verb = "continuing" if parent.resumed else "starting"
+    print(
+        f"alphalab: {verb} {search.tuner} search '{search.name}' (parent run {parent.run_id}); "
+        f"keras-tuner state in {directory / search.name}\n"
+        f"alphalab: continue it later with the same command plus search.name={search.name}",
+        flush=True,
+    )
+    try:
+        model = hypermodel(run, search, data.n_features, data.has_imag, steps)
+        tuner = make_tuner(
+            search, run, model, directory, tracker=tracker, parent_id=parent.run_id, spec=run
+        )
+        tuner.oracle.max_trials = search.max_trials  # a reloaded oracle keeps its old limit
+        before = len(tuner.oracle.trials)
+        tuner.search(
+            dataset(train_part, run.train.batch_size, stacked, shuffle_seed=run.seed),
+            validation_data=dataset(val_part, run.train.batch_size, stacked),
+            epochs=run.train.epochs,
+            shuffle=False,
+            verbose=0,
+        )
+        new_trials = len(tuner.oracle.trials) - before
+        if search.reference:
+            run_job(
+                run.with_alpha("trainable", run.alpha), parent_id=parent.run_id, kind="reference"
+            )
+        comparison = record_comparison(tracker, parent.run_id, wall_seconds=time.time() - started)
+        print(comparison.console(), flush=True)
+        print(f"({new_trials} new trial(s) this session)", flush=True)
+        print(f"MLflow: parent run {parent.run_id} in {tracker.uri}", flush=True)
+    except KeyboardInterrupt:
+        parent.close("KILLED", f"interrupted; continue with search.name={search.name}")
+        raise
+    except ConfigError:
+        parent.close("FAILED", "rejected config")
+        raise
+    except BaseException as exc:
+        parent.close("FAILED", f"{type(exc).__name__}: {exc}")
+        raise SearchFailed(f"search '{search.name}' failed: {exc}") from exc
+    if tuner.errors:
+        parent.close("FAILED", "; ".join(tuner.errors[:3]))
+        raise SearchFailed(f"{len(tuner.errors)} trial(s) raised: {tuner.errors[0]}")
+    parent.close("FINISHED")
+    return comparison.metrics.get("best_trial_val_loss", math.inf)

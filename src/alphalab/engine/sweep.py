@@ -1,0 +1,113 @@
+"""A multirun as one MLflow parent run: opened before the first job, summarised after the last.
+
+The launching process opens the store and the parent (fresh SQLite stores race when workers
+create them), publishes a ``SweepContext`` to the jobs, prints a progress line per job, and at
+the end logs ``comparison.csv``, ``landscape.png``, the ``best_*`` metrics and the verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+from typing import Any
+
+from alphalab.config.spec import SweepSpec
+from alphalab.engine.context import SweepContext
+from alphalab.results.compare import record_comparison
+from alphalab.results.render import Comparison
+from alphalab.tracking.parent import ParentRun
+from alphalab.tracking.store import Tracker
+
+
+class SweepSession:
+    """One session of a sweep (a resumed sweep has several): its parent run and its context."""
+
+    def __init__(self, spec: SweepSpec, name: str, total: int) -> None:
+        self.spec, self.name, self.total = spec, name, total
+        self.started = time.time()
+        self.parent: ParentRun | None = None
+
+    @property
+    def resume_hint(self) -> str:
+        """How to resume this sweep."""
+        return f"resume with the same command plus sweep.name={self.name}"
+
+    def start(
+        self, params: dict[str, Any], launcher: str, workers: int, state_dir: str
+    ) -> SweepContext:
+        """Open (or resume) the parent run and publish the context the jobs read."""
+        tracking = self.spec.tracking
+        tracker = Tracker(tracking.uri, tracking.experiment_name, tracking.artifact_location)
+        self.parent = ParentRun.open(tracker, self.name, "sweep", params)
+        context = SweepContext(
+            parent_id=self.parent.run_id,
+            total=self.total,
+            started=self.started,
+            done_at_start=len(self.parent.finished_keys),
+            state_dir=state_dir,
+            tracking=tracking,
+        )
+        if workers > 1:
+            share_cores(workers)
+        context.write_finished(self.parent.finished_keys)
+        context.to_env()
+        verb = "resuming" if self.parent.resumed else "starting"
+        print(
+            f"alphalab: {verb} sweep '{self.name}': {self.total} jobs "
+            f"({context.done_at_start} already finished), launcher {launcher}, "
+            f"parent run {self.parent.run_id}\nalphalab: if interrupted, {self.resume_hint}",
+            flush=True,
+        )
+        return context
+
+    def finish(self) -> Comparison:
+        """Compare the children, record the comparison on the parent, print it, close it."""
+        assert self.parent is not None, "finish() before start()"
+        tracker = self.parent.tracker
+        try:
+            wall = time.time() - self.started
+            comparison = record_comparison(tracker, self.parent.run_id, wall_seconds=wall)
+            print(comparison.console(), flush=True)
+            print(f"MLflow: parent run {self.parent.run_id} in {tracker.uri}", flush=True)
+            self.parent.close("FINISHED")
+        except BaseException as exc:
+            self.parent.close("FAILED", f"summary failed: {exc}")
+            raise
+        finally:
+            SweepContext.clear_env()
+        return comparison
+
+    def interrupted(self) -> None:
+        """At exit: a parent still open means the sweep was interrupted; close it KILLED."""
+        if self.parent is None or self.parent.closed:
+            return
+        print(f"alphalab: sweep '{self.name}' interrupted; {self.resume_hint}", file=sys.stderr)
+        with contextlib.suppress(Exception):  # best effort while the process exits
+            self.parent.close("KILLED", f"interrupted; {self.resume_hint}")
+
+
+def share_cores(workers: int) -> None:
+    """Give each parallel worker's TensorFlow its share of the cores, through the environment the
+    workers inherit (set before they start; a user's own setting wins)."""
+    threads = str(max(1, (os.cpu_count() or 1) // max(workers, 1)))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", threads)
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", threads)
+
+
+def report_progress(
+    context: SweepContext, key: str, name: str, loss: float, status: str, error: str | None
+) -> None:
+    """One line per finished job: ``[done/total] name  val_loss  status  elapsed, ETA``."""
+    done = context.mark_done(key)
+    elapsed = time.time() - context.started
+    new = max(done - context.done_at_start, 1)
+    left = max(context.total - done, 0) * elapsed / new
+    shown = f"{loss:.4g}" if math.isfinite(loss) else "n/a"
+    print(
+        f"[{done:>3}/{context.total}] {name:<44} val_loss {shown:<10} {status:<9} "
+        f"elapsed {elapsed:5.0f}s, ~{left:.0f}s left" + (f"  ({error})" if error else ""),
+        flush=True,
+    )

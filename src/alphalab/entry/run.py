@@ -1,0 +1,58 @@
+"""The Hydra task function of ``python -m experiments.run``: the composed config becomes specs,
+the specs go to the engine (one run, one job of a sweep, or a search)."""
+
+from __future__ import annotations
+
+import math
+
+from omegaconf import DictConfig
+
+from alphalab.config import ConfigError
+from alphalab.config.parse import resolved, run_spec
+from alphalab.config.parse_search import search_spec
+from alphalab.engine.context import SweepContext
+from alphalab.entry.preflight import EXIT_RUN_FAILED, fail
+
+
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def main(cfg: DictConfig) -> float:
+    """Run what ``cfg`` says; return the validation loss a sweeper would minimise."""
+    context = SweepContext.from_env() if _in_multirun() else None
+    try:
+        spec = run_spec(cfg)
+        if cfg.get("search") is not None:
+            from alphalab.engine.search import SearchFailed, run_search
+
+            try:
+                return run_search(spec, search_spec(cfg))
+            except SearchFailed as exc:
+                fail(str(exc), EXIT_RUN_FAILED)
+        from alphalab.engine.job import run_job
+
+        result = run_job(spec, context)
+    except ConfigError as exc:
+        if context is None:
+            fail(str(exc))
+        from alphalab.engine.job import record_rejected
+
+        key = record_rejected(context.tracking, resolved(cfg), str(exc), context.parent_id)
+        print(f"alphalab: job rejected: {exc}", flush=True)
+        context.mark_done(key)
+        return math.inf
+    if context is not None:
+        from alphalab.engine.sweep import report_progress
+
+        status = "skipped (finished before)" if result.skipped else result.status
+        loss = result.final_val_loss
+        report_progress(context, result.job_key, result.name, loss, status, result.error)
+    else:
+        print(result.describe(), flush=True)
+        if result.status != "FINISHED":
+            fail(f"run '{result.name}' {result.status}: {result.error}", EXIT_RUN_FAILED)
+    return result.final_val_loss if result.status == "FINISHED" else math.inf

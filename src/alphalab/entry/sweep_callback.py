@@ -1,0 +1,86 @@
+"""The Hydra callback that makes any multirun one MLflow sweep (listed in ``conf/config.yaml``).
+
+It reads what only Hydra knows (the jobs, the launcher, the sweep folder), builds the
+``SweepSpec`` and hands the rest to ``alphalab.engine.sweep.SweepSession``.
+"""
+
+from __future__ import annotations
+
+import atexit
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from alphalab.config import ConfigError
+from alphalab.config.parse import sweep_spec
+from alphalab.config.spec import flatten
+from alphalab.engine.sweep import SweepSession
+from alphalab.entry.preflight import fail
+
+
+def sweep_overrides(config: DictConfig) -> list[list[str]]:
+    """The override list of every job, exactly as Hydra's basic sweeper will expand them."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    arguments = [f"{key}={value}" for key, value in params.items()]
+    arguments += list(config.hydra.overrides.task)
+    parsed = OverridesParser.create().parse_overrides(arguments)
+    return BasicSweeper.split_arguments(parsed, None)[0]
+
+
+def swept_keys(jobs: list[list[str]]) -> dict[str, list[str]]:
+    """Keys whose value differs between jobs, with their values in order of first appearance."""
+    values: dict[str, list[str]] = {}
+    for job in jobs:
+        for override in job:
+            key, _, value = override.partition("=")
+            seen = values.setdefault(key.lstrip("+~"), [])
+            if value not in seen:
+                seen.append(value)
+    return {key: vals for key, vals in values.items() if len(vals) > 1}
+
+
+def parent_params(config: DictConfig, jobs: list[list[str]]) -> dict[str, Any]:
+    """The parent run's params: the base config (``base.*``), the swept values, the job count."""
+    plain = OmegaConf.to_container(config, resolve=False)
+    plain.pop("hydra", None)
+    params = {f"base.{key}": value for key, value in flatten(plain).items()}
+    for key, values in swept_keys(jobs).items():
+        params[f"swept.{key}"] = ",".join(values)
+    params["jobs"] = len(jobs)
+    return params
+
+
+class SweepCallback(Callback):
+    """Acts only in MULTIRUN mode: one parent run per multirun, a summary at its end."""
+
+    def __init__(self) -> None:
+        self.session: SweepSession | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Open the parent run before the first job."""
+        try:
+            spec = sweep_spec(config)
+        except ConfigError as exc:
+            fail(str(exc))
+        jobs = sweep_overrides(config)
+        choices = config.hydra.runtime.choices
+        name = spec.name or f"{choices.get('sweep') or 'sweep'}-{datetime.now():%Y%m%d-%H%M%S}"
+        self.session = SweepSession(spec, name, len(jobs))
+        self.session.start(
+            parent_params(config, jobs),
+            launcher=choices.get("hydra/launcher"),
+            workers=int(OmegaConf.select(config, "hydra.launcher.n_jobs") or 1),
+            state_dir=str(Path(config.hydra.sweep.dir) / ".alphalab"),
+        )
+        atexit.register(self.session.interrupted)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Summarise the children onto the parent run and close it."""
+        if self.session is not None:
+            self.session.finish()

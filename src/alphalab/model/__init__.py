@@ -1,0 +1,1 @@
+"""Stage 2: the Keras model around the formula (``build``), compiled and reused (``compile``)."""

@@ -1,0 +1,105 @@
+"""A sweep's or search's comparison rebuilt from the store, and recorded on its parent run."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+from alphalab.results.plots import plot_landscape, plot_trials
+from alphalab.results.render import Comparison, search_table, table
+from alphalab.results.rows import latest_rows, row_from_run, trajectories
+from alphalab.results.searches import summarize_trials
+from alphalab.results.verdict import summarize
+from alphalab.tracking import names
+from alphalab.tracking.store import Tracker
+
+
+def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None) -> Comparison:
+    """Rebuild the comparison of a sweep or search parent run from its children in the store."""
+    if wall_seconds is None:
+        wall_seconds = parent.data.metrics.get("wall_seconds")
+    if wall_seconds is None:
+        end = parent.info.end_time or parent.info.start_time
+        wall_seconds = (end - parent.info.start_time) / 1000 if end else math.nan
+    children = tracker.children(parent.info.run_id)
+    name = parent.info.run_name
+    if parent.data.tags.get(names.KIND) == "search":
+        trials = [row_from_run(r) for r in children if r.data.tags.get(names.KIND) == "trial"]
+        references = [r for r in children if r.data.tags.get(names.KIND) == "reference"]
+        reference = latest_rows(references)[-1] if references else None
+        tuner = parent.data.params["search.tuner"]
+        search = summarize_trials(trials, reference, tuner, wall_seconds)
+        paths = trajectories(tracker, [reference] if reference is not None else [])
+        return Comparison(
+            title=f"alphalab {tuner} search '{name}': searched alpha vs learned alpha",
+            headline=search.headline,
+            verdict=search.verdict,
+            table=search_table(search),
+            rows=trials + ([reference] if reference is not None else []),
+            metrics=search.metrics(),
+            artifacts="Artifacts: `comparison.csv` (one row per trial, and the trainable "
+            "reference), `trials.png` (the trials over the alpha plane, in order).",
+            plot_name=names.TRIALS,
+            draw=lambda path: plot_trials(search, paths, path),
+        )
+    rows = latest_rows(children)
+    tolerance = float(parent.data.params["base.sweep.basin_tolerance"])
+    summary = summarize(rows, tolerance, wall_seconds)
+    return Comparison(
+        title=f"alphalab sweep '{name}': fixed alpha vs learned alpha",
+        headline=summary.headline,
+        verdict=summary.verdict,
+        table=table(summary),
+        rows=rows,
+        metrics=summary.metrics(),
+        artifacts="Artifacts: `comparison.csv` (one row per run), `landscape.png` (validation "
+        "loss over the alpha grid with the learned-alpha trajectories).",
+        plot_name=names.LANDSCAPE,
+        draw=lambda path: plot_landscape(summary, trajectories(tracker, rows), path),
+    )
+
+
+def record_comparison(tracker: Tracker, parent_id: str, wall_seconds: float) -> Comparison:
+    """Compare the parent's children and log the result onto the parent: ``comparison.csv``,
+    ``verdict.md``, the plot, the ``best_*`` metrics and the verdict as its description."""
+    comparison = load_comparison(tracker, tracker.client.get_run(parent_id), wall_seconds)
+    with tempfile.TemporaryDirectory(prefix="alphalab-summary-") as tmp:
+        folder = Path(tmp)
+        (folder / names.COMPARISON).write_text(comparison.csv())
+        (folder / names.VERDICT).write_text(comparison.markdown())
+        comparison.draw(folder / comparison.plot_name)
+        tracker.log_artifacts(parent_id, folder)
+    metrics = [(k, v, 0) for k, v in comparison.metrics.items() if math.isfinite(v)]
+    tracker.log_metrics(parent_id, metrics)
+    tracker.set_tags(parent_id, {names.NOTE: comparison.markdown()})
+    return comparison
+
+
+class NotFound(LookupError):
+    """No such experiment, sweep or search; the message says where it looked."""
+
+
+def parents(tracker: Tracker, extra: str = "") -> list:
+    """Sweep and search parent runs, oldest first (MLflow's filter has no IN for tags)."""
+    found = []
+    for kind in ("sweep", "search"):
+        query = f"tags.`{names.KIND}` = '{kind}'" + (f" and {extra}" if extra else "")
+        found += tracker.search(query)
+    return sorted(found, key=lambda run: run.info.start_time or 0)
+
+
+def find_parent(tracker: Tracker, name_or_id: str | None):
+    """The sweep or search called ``name_or_id`` (a name or a run id); the latest by default."""
+    if name_or_id is None:
+        found = parents(tracker)
+        if not found:
+            raise NotFound(f"no sweep or search yet in experiment '{tracker.experiment_name}'")
+        return found[-1]
+    found = parents(tracker, f"tags.`{names.SWEEP_NAME}` = '{name_or_id}'")
+    found = found or [run for run in parents(tracker) if run.info.run_id == name_or_id]
+    if found:
+        return found[-1]
+    raise NotFound(
+        f"no sweep or search named '{name_or_id}' in experiment '{tracker.experiment_name}'"
+    )

@@ -1,0 +1,155 @@
+"""The same comparison for every reader: console table, ``comparison.csv``, markdown verdict."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from alphalab.results.rows import Row
+from alphalab.results.searches import SearchSummary
+from alphalab.results.verdict import Summary
+
+CSV_COLUMNS = (
+    "run_name",
+    "approach",
+    "start_alpha_real",
+    "start_alpha_imag",
+    "learned_alpha_real",
+    "learned_alpha_imag",
+    "final_val_loss",
+    "alpha_error",
+    "seed",
+    "status",
+    "train_seconds",
+    "run_id",
+    "error",
+)
+
+
+def loss_text(value: float) -> str:
+    """A loss for people: 4 significant digits, a dash when there is none."""
+    return f"{value:.4g}" if math.isfinite(value) else "—"
+
+
+def table(summary: Summary) -> str:
+    """A sweep's console table: one line per run, best first within each approach."""
+    header = (
+        f"{'approach':<10} {'start α':<13} {'learned α':<15} {'val_loss':>10} "
+        f"{'|α−α*|':>8} {'seed':>4}  {'status':<9} {'train s':>7}"
+    )
+    lines = [header, "-" * len(header)]
+    order = sorted(
+        summary.rows,
+        key=lambda r: (r.approach, not r.ok, r.final_val_loss if r.ok else 0.0, r.seed),
+    )
+    for row in order:
+        error = f"{row.alpha_error:.3g}" if row.alpha_error is not None else "—"
+        basin = (
+            ""
+            if row.approach != "trainable" or not row.ok
+            else (" *" if summary.in_basin.get(row.run_id) else "")
+        )
+        lines.append(
+            f"{row.approach:<10} {str(row.start):<13} "
+            f"{str(row.learned) + basin:<15} {loss_text(row.final_val_loss):>10} "
+            f"{error:>8} {row.seed:>4}  {row.status:<9} {row.seconds:>7.2f}"
+        )
+    if summary.in_basin:
+        lines.append("* learned alpha in the best basin")
+    if len(summary.seeds) > 1:
+        lines += ["", aggregate_table(summary)]
+    return "\n".join(lines)
+
+
+def aggregate_table(summary: Summary) -> str:
+    """Over several seeds: mean validation loss and its 95% CI per approach and alpha."""
+    header = f"{'approach':<10} {'start α':<13} {'mean val_loss':>13} {'± 95% CI':>9} {'seeds':>5}"
+    lines = [header, "-" * len(header)]
+    for group in sorted(summary.groups, key=lambda g: (g.approach, g.loss[0])):
+        mean, half = group.loss
+        lines.append(
+            f"{group.approach:<10} {str(group.start):<13} {loss_text(mean):>13} "
+            f"{loss_text(half):>9} {len(group.finished):>5}"
+        )
+    return "\n".join(lines)
+
+
+def comparison_csv(rows: list[Row]) -> str:
+    """``comparison.csv``: one row per child run."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                r.name,
+                r.approach,
+                r.start.real,
+                r.start.imag,
+                r.learned.real,
+                r.learned.imag,
+                r.final_val_loss,
+                "" if r.alpha_error is None else r.alpha_error,
+                r.seed,
+                r.status,
+                r.seconds,
+                r.run_id,
+                r.error,
+            ]
+        )
+    return out.getvalue()
+
+
+def search_table(s: SearchSummary) -> str:
+    """A search's console table: trials in the order they ran, then the reference."""
+    header = f"{'#':>3} {'run':<34} {'alpha':<15} {'val_loss':>10} {'|α−α*|':>8}  {'status':<9}"
+    lines = [header, "-" * len(header)]
+    rows = list(enumerate(s.trials, 1))
+    if s.reference is not None:
+        rows.append(("ref", s.reference))
+    for order, row in rows:
+        alpha = str(row.learned)
+        error = f"{row.alpha_error:.3g}" if row.alpha_error is not None else "—"
+        mark = " ←best" if row is s.best else ""
+        lines.append(
+            f"{order!s:>3} {row.name[:34]:<34} {alpha:<15} {loss_text(row.final_val_loss):>10} "
+            f"{error:>8}  {row.status:<9}{mark}"
+        )
+    return "\n".join(lines)
+
+
+@dataclass
+class Comparison:
+    """What a sweep or search concluded, ready for the console, the parent run and the CLI."""
+
+    title: str
+    headline: str
+    verdict: list[str]
+    table: str
+    rows: list[Row]
+    metrics: dict[str, float]
+    artifacts: str  # one sentence on the parent's artifacts
+    plot_name: str
+    draw: Callable[[Path], object]  # writes the plot to a path
+
+    def console(self) -> str:
+        """The terminal's version: title, table, headline and verdict."""
+        bar = "=" * 78
+        bullets = "\n".join(f"  - {line}" for line in self.verdict)
+        return f"\n{bar}\n{self.title}\n{bar}\n{self.table}\n\n{self.headline}\n{bullets}\n"
+
+    def markdown(self) -> str:
+        """``verdict.md`` and the parent run's description in the MLflow UI."""
+        bullets = "\n".join(f"- {line}" for line in self.verdict)
+        return (
+            f"## {self.title}\n\n**{self.headline}**\n\n{bullets}\n\n{self.artifacts}\n\n"
+            f"```\n{self.table}\n```\n"
+        )
+
+    def csv(self) -> str:
+        """``comparison.csv``."""
+        return comparison_csv(self.rows)

@@ -1,0 +1,95 @@
+"""A parent run's children read back from MLflow as rows: one per job, whatever produced it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from alphalab.config.spec import Alpha
+from alphalab.tracking import names
+from alphalab.tracking.store import Tracker
+
+
+@dataclass
+class Row:
+    """One job of a sweep: its latest run (a FINISHED one if there is any)."""
+
+    run_id: str
+    name: str
+    approach: str
+    start: Alpha
+    learned: Alpha
+    final_val_loss: float
+    alpha_error: float | None
+    seed: int
+    status: str
+    seconds: float
+    error: str = ""
+    true_alpha: Alpha | None = None
+
+    @property
+    def ok(self) -> bool:
+        """FINISHED with a finite validation loss: a row the verdict can use."""
+        return self.status == "FINISHED" and math.isfinite(self.final_val_loss)
+
+
+def _float(mapping: dict, key: str, default: float = math.nan) -> float:
+    """A logged value as a float, ``default`` when absent or not a number."""
+    try:
+        return float(mapping[key])
+    except (KeyError, TypeError, ValueError):
+        return default
+
+
+def row_from_run(run) -> Row:
+    """The row of one MLflow run (params, metrics and tags as alphalab logs them)."""
+    params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
+    start = Alpha(_float(params, names.ALPHA_REAL), _float(params, names.ALPHA_IMAG))
+    learned = Alpha(
+        _float(metrics, names.LEARNED_REAL, start.real),
+        _float(metrics, names.LEARNED_IMAG, start.imag),
+    )
+    true_alpha = None
+    if names.TRUE_REAL in params:
+        true_alpha = Alpha(_float(params, names.TRUE_REAL), _float(params, names.TRUE_IMAG))
+    error = metrics.get(names.ALPHA_ERROR)
+    return Row(
+        run_id=run.info.run_id,
+        name=tags.get(names.RUN_NAME, run.info.run_name or ""),
+        approach=params.get("approach", tags.get(names.APPROACH, "?")),
+        start=start,
+        learned=learned,
+        final_val_loss=_float(metrics, names.FINAL_VAL_LOSS),
+        alpha_error=error,
+        seed=int(_float(params, "seed", -1)),
+        status=run.info.status,
+        seconds=_float(metrics, names.TRAIN_SECONDS),
+        error=tags.get(names.ERROR, ""),
+        true_alpha=true_alpha,
+    )
+
+
+def latest_rows(runs: list) -> list[Row]:
+    """One row per job key: the latest FINISHED run of that job, else its latest run."""
+    chosen: dict[str, object] = {}
+    for run in sorted(runs, key=lambda r: r.info.start_time or 0):
+        key = run.data.tags.get(names.JOB_KEY, run.info.run_id)
+        previous = chosen.get(key)
+        if previous is None or run.info.status == "FINISHED" or previous.info.status != "FINISHED":
+            chosen[key] = run
+    return [row_from_run(run) for run in chosen.values()]
+
+
+def trajectories(tracker: Tracker, rows: list[Row]) -> dict[str, list[tuple[float, float]]]:
+    """Each trainable run's path: its start alpha, then its alpha after every epoch."""
+    paths = {}
+    for row in rows:
+        if row.approach != "trainable":
+            continue
+        reals = tracker.client.get_metric_history(row.run_id, names.ALPHA_REAL)
+        imags = tracker.client.get_metric_history(row.run_id, names.ALPHA_IMAG)
+        by_step_r = {m.step: m.value for m in reals}
+        by_step_i = {m.step: m.value for m in imags}
+        steps = sorted(set(by_step_r) & set(by_step_i))
+        paths[row.run_id] = [row.start] + [(by_step_r[s], by_step_i[s]) for s in steps]
+    return paths

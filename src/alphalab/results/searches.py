@@ -1,0 +1,102 @@
+"""The verdict of a keras-tuner search: the best trial against the learned alpha."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from alphalab.config.spec import Alpha
+from alphalab.results.rows import Row
+from alphalab.results.verdict import error_text, headline, truth_and_failures
+
+
+@dataclass
+class SearchSummary:
+    """What a search found: its trials in order, the best, and the trainable reference."""
+
+    trials: list[Row]  # in the order they ran
+    reference: Row | None  # the trainable run on the same task and seed
+    best: Row | None
+    trials_to_within_1pct: int | None
+    true_alpha: Alpha | None
+    wall_seconds: float
+    tuner: str
+    headline: str = ""
+    verdict: list[str] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, float]:
+        """The parent run's metrics (``best_trial_*`` = ``best_fixed_*``, ``best_trainable_*``)."""
+        out: dict[str, float] = {
+            "trials": len(self.trials),
+            "failed_trials": sum(1 for t in self.trials if not t.ok),
+            "wall_seconds": self.wall_seconds,
+            "search_train_seconds": sum(t.seconds for t in self.trials if math.isfinite(t.seconds)),
+        }
+        if self.best is not None:
+            for prefix in ("best_trial", "best_fixed"):
+                out[f"{prefix}_val_loss"] = self.best.final_val_loss
+                out[f"{prefix}_alpha_real"], out[f"{prefix}_alpha_imag"] = self.best.start
+        if self.trials_to_within_1pct is not None:
+            out["trials_to_within_1pct"] = self.trials_to_within_1pct
+        if self.reference is not None and self.reference.ok:
+            out["best_trainable_val_loss"] = self.reference.final_val_loss
+            out["best_trainable_alpha_real"], out["best_trainable_alpha_imag"] = (
+                self.reference.learned
+            )
+            out["trainable_train_seconds"] = self.reference.seconds
+        return out
+
+
+def summarize_trials(
+    trials: list[Row], reference: Row | None, tuner: str, wall_seconds: float = math.nan
+) -> SearchSummary:
+    """The best trial, how many trials it took to come within 1% of it, and the verdict."""
+    finished = [t for t in trials if t.ok]
+    best = min(finished, key=lambda t: t.final_val_loss) if finished else None
+    within = None
+    if best is not None:
+        threshold = best.final_val_loss + 0.01 * abs(best.final_val_loss)
+        within = next(i for i, t in enumerate(trials, 1) if t.ok and t.final_val_loss <= threshold)
+    truth = next((t.true_alpha for t in trials if t.true_alpha is not None), None)
+    summary = SearchSummary(trials, reference, best, within, truth, wall_seconds, tuner)
+    summary.headline, summary.verdict = _search_verdict(summary)
+    return summary
+
+
+def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
+    """The headline and the verdict's lines."""
+    truth = s.true_alpha
+    lines = []
+    ref = s.reference if s.reference is not None and s.reference.ok else None
+    if s.best is None:
+        title = "No trial finished: nothing to compare."
+    elif ref is None:
+        title = f"Best alpha found: {s.best.start}, val_loss {s.best.final_val_loss:.4g}."
+    else:
+        label = f"the best of {len(s.trials)} {s.tuner}-search trials"
+        title = headline(s.best.final_val_loss, ref.final_val_loss, label, f"The {s.tuner} search")
+    if s.best is not None:
+        order = s.trials.index(s.best) + 1
+        lines.append(
+            f"Best alpha found by the search: {s.best.start} (trial "
+            f"{s.best.name.split(' ')[1]}, number {order} of {len(s.trials)}), "
+            f"val_loss {s.best.final_val_loss:.4g}{error_text(s.best.start, truth)}."
+        )
+        lines.append(
+            f"It took {s.trials_to_within_1pct} trial(s) to come within 1% of the final best loss."
+        )
+    if ref is not None:
+        lines.append(
+            f"Learned alpha (one trainable run from {ref.start}, same task and "
+            f"seed): {ref.learned}, val_loss {ref.final_val_loss:.4g}"
+            f"{error_text(ref.learned, truth)}."
+        )
+    lines += truth_and_failures(truth, s.trials, "trial")
+    spent = sum(t.seconds for t in s.trials if math.isfinite(t.seconds))
+    cost = f"Cost: search {len(s.trials)} trials, {spent:.1f} s of training"
+    if ref is not None:
+        cost += f"; learning 1 run, {ref.seconds:.1f} s of training"
+    if math.isfinite(s.wall_seconds):
+        cost += f"; wall time {s.wall_seconds:.0f} s"
+    lines.append(cost + ".")
+    return title, lines

@@ -1,0 +1,39 @@
+"""alphalab's MLflow vocabulary: the names users see in the UI and tools read back."""
+
+# Tags
+ERROR = "alphalab.error"
+KIND = "alphalab.kind"  # run | sweep | search | trial | reference
+JOB_KEY = "alphalab.job_key"
+SWEEP_NAME = "alphalab.sweep_name"
+APPROACH = "alphalab.approach"
+TRIAL_ID = "alphalab.trial_id"
+TUNER_STATUS = "keras_tuner.status"
+PARENT = "mlflow.parentRunId"
+RUN_NAME = "mlflow.runName"
+NOTE = "mlflow.note.content"
+
+# Params of every run (besides the flattened config)
+TRUE_REAL = "true_alpha_real"
+TRUE_IMAG = "true_alpha_imag"
+
+# Metrics of every run (``alpha_real``/``alpha_imag`` are also the params of the start alpha)
+LOSS = "loss"
+VAL_LOSS = "val_loss"
+ALPHA_REAL = "alpha_real"
+ALPHA_IMAG = "alpha_imag"
+FINAL_VAL_LOSS = "final_val_loss"
+LEARNED_REAL = "learned_alpha_real"
+LEARNED_IMAG = "learned_alpha_imag"
+ALPHA_ERROR = "alpha_error"
+TRAIN_SECONDS = "train_seconds"
+EPOCHS_RUN = "epochs_run"
+TUNER_SCORE = "tuner_score"
+
+# Artifacts
+CONFIG = "config.yaml"
+WEIGHTS = "weights.json"
+MODEL = "model.keras"
+COMPARISON = "comparison.csv"
+VERDICT = "verdict.md"
+LANDSCAPE = "landscape.png"
+TRIALS = "trials.png"
