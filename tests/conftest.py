@@ -14,6 +14,9 @@ CONF_DIR = ROOT / "conf"
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# System tools the selected tests need (@pytest.mark.needs), and the one-time bytecode compile.
+pytest_plugins = ["tests.provision"]
+
 
 def store_uri(folder: Path) -> str:
     return f"sqlite:///{folder / 'mlflow.db'}"
