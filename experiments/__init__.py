@@ -1,0 +1,14 @@
+"""The user's commands: ``python -m experiments.<name>`` (run, compare, ui, reproduce, benchmark).
+
+Every command first makes sure the environment's bytecode is compiled (once; see ``_bytecode``)
+and quietens TensorFlow's C++ start-up lines; a user's own settings of these variables win.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # its notice prints before logging is set up
+
+from experiments._bytecode import ensure_bytecode  # noqa: E402
+
+ensure_bytecode()

@@ -1,18 +1,15 @@
 """``python -m experiments.run``: one training run; ``+sweep=alpha`` for the main job (fixed-alpha
 grid against learned alpha); ``+search=random|bayesian|hyperband|grid`` for a keras-tuner search."""
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import hydra
+from omegaconf import DictConfig
 
-import hydra  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
-
-from alphalab.config.parse import register_resolvers  # noqa: E402
-from alphalab.config.paths import conf_dir  # noqa: E402
-from alphalab.entry import run  # noqa: E402
-from alphalab.entry.preflight import preflight_or_exit  # noqa: E402
+from alphalab.config.parse import register_resolvers
+from alphalab.config.paths import conf_dir
+from alphalab.entry import run
+from alphalab.entry.preflight import preflight_or_exit
 
 
 @hydra.main(version_base=None, config_path=str(conf_dir()), config_name="config")

@@ -12,7 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"
 
+# As every command sets them (experiments/__init__.py), for the tests that train in process.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 # System tools the selected tests need (@pytest.mark.needs), and the one-time bytecode compile.
 pytest_plugins = ["tests.provision"]

@@ -16,7 +16,7 @@ that the selected tests need, in the order of ``TOOLS``:
 - otherwise the session stops at once, before any test runs, with one line saying what to install.
 
 Nothing else touches the network, and nothing is installed when no selected test needs it. Then
-the installed packages are compiled to bytecode once (``tools_bytecode.ensure_bytecode``).
+the installed packages are compiled to bytecode once (``experiments._bytecode.ensure_bytecode``).
 """
 
 from __future__ import annotations
@@ -31,16 +31,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tools_bytecode import ensure_bytecode  # lead: follow this import when the helper moves
+from experiments._bytecode import ensure_bytecode
 
 # Exit code when a needed tool is missing and cannot be installed (pytest's own codes are 0-5).
 EXIT_MISSING_TOOL = 6
 
 # Tests that need a tool but do not carry the marker yet. Remove an entry once the test has
 # @pytest.mark.needs(...).
-UNMARKED_NEEDS: dict[str, tuple[str, ...]] = {
-    "test_ui_shows_a_real_sweep_in_a_browser": ("chromium",),
-}
+UNMARKED_NEEDS: dict[str, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)

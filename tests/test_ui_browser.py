@@ -116,8 +116,10 @@ def assert_png(path: Path, min_bytes: int = 20_000) -> None:
 
 # --- tests --------------------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.needs("chromium")
 def test_ui_shows_a_real_sweep_in_a_browser(tmp_path: Path) -> None:
-    # No skip: CI installs Debian's Chromium (.ci/run); a missing browser is a failure.
+    # No skip: the test session installs Debian's Chromium (tests/provision.py), or stops at
+    # once saying what to install; a missing browser here is a failure.
     assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: apt-get install chromium"
     import playwright.sync_api as playwright_api
 

@@ -70,7 +70,10 @@ def installed(tmp_path_factory) -> Path:
 def in_empty_folder(python: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     empty = tmp_path / "empty"
     empty.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ALPHALAB_ROOT")}
+    # Python writes its own bytecode here: the one-time compile of a whole fresh environment
+    # (experiments._bytecode) is not what this test is about.
+    drop = ("PYTHONPATH", "ALPHALAB_ROOT", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     return run(str(python), "-m", "experiments.run", *args, cwd=empty, env=env)
 
 

@@ -19,14 +19,10 @@ compilation once per set of installed distributions instead:
 - it does nothing where Python writes ``.pyc`` files itself (``PYTHONDONTWRITEBYTECODE`` unset) or
   where site-packages is not writable.
 
-Where to call it: at the start of every command, before anything heavy is imported, i.e. in
-``experiments/__init__.py`` (every ``python -m experiments.<name>`` runs it first)::
-
-    from tools_bytecode import ensure_bytecode   # or wherever this file ends up
-    ensure_bytecode()
-
-The test session calls it too (tests/provision.py), before the first test.
-``python tools_bytecode.py`` runs it by hand (e.g. as the last step of an image build).
+``experiments/__init__.py`` calls it, so every ``python -m experiments.<name>`` runs it before
+anything heavy is imported; the test session calls it too (tests/provision.py), before the first
+test. ``python -m experiments._bytecode`` runs it by hand (e.g. as the last step of an image
+build).
 """
 
 from __future__ import annotations
