@@ -6,8 +6,8 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from alphalab.config.parse import register_resolvers
 from alphalab.config.paths import conf_dir
+from alphalab.config.reader import register_resolvers
 from alphalab.entry import run
 from alphalab.entry.preflight import preflight_or_exit
 

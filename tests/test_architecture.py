@@ -19,7 +19,7 @@ PACKAGE = ROOT / "src" / "alphalab"
 # The pipeline, top to bottom: a module may import its own stage and the stages above it.
 STAGES = [
     "alphalab.config",
-    ("alphalab.formulas", "alphalab.layers"),
+    ("alphalab.formulas", "alphalab.layers", "alphalab.losses", "alphalab.optimizers"),
     "alphalab.data",
     "alphalab.model",
     "alphalab.tracking",

@@ -8,7 +8,7 @@ import pytest
 from alphalab.config import ConfigError
 from alphalab.config.parse import run_spec
 from alphalab.config.spec import FormulaSpec, TaskSpec
-from alphalab.data import generate, read_file
+from alphalab.data.sources import generate, read_file
 from alphalab.engine.job import run_job
 from tests.conftest import compose
 

@@ -23,7 +23,7 @@ FAST = ["+sweep=alpha", "+debug=fast"]
 def compose_sweep(overrides: list[str]):
     from hydra import compose, initialize_config_dir
 
-    from alphalab.config.parse import register_resolvers
+    from alphalab.config.reader import register_resolvers
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):

@@ -93,7 +93,7 @@ def _jobs(extra: list[str]) -> list[list[str]]:
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from alphalab.config.parse import register_resolvers
+    from alphalab.config.reader import register_resolvers
     from alphalab.entry.sweep_callback import sweep_overrides
 
     register_resolvers()
@@ -135,7 +135,8 @@ def _specs(jobs: list[list[str]]) -> list:
     """The checked RunSpec of each job (a list of overrides), composed as Hydra would."""
     from hydra import compose, initialize_config_dir
 
-    from alphalab.config.parse import register_resolvers, run_spec
+    from alphalab.config.parse import run_spec
+    from alphalab.config.reader import register_resolvers
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(project_root() / "conf"), version_base=None):
@@ -147,18 +148,16 @@ def _fresh_fit(spec, epochs: int | None = None):
     Hydra and alphalab's compiled-model reuse."""
     import keras
 
-    from alphalab import data as task_data
     from alphalab.engine import fit
-    from alphalab.model.build import build_model
+    from alphalab.model.build import build
     from alphalab.model.compile import compile_for_training
 
     keras.utils.set_random_seed(spec.seed)
-    data = task_data.load_task(spec.task, spec.seed)
-    train, val = data.split(spec.train.validation_split, spec.seed)
-    model = build_model(
-        spec.approach, spec.formula, spec.alpha, data.n_features, spec.head, spec.output
-    )
-    compile_for_training(model, spec.train, data.has_imag, spec.train.total_steps(len(train.x)))
+    data = fit.prepare_data(spec)
+    train, val = data.train, data.validation
+    model, _ = build(spec.approach, spec.formula, spec.alpha, spec.model, train.input_shape)
+    steps = spec.train.total_steps(len(train.x))
+    compile_for_training(model, spec.train, train.has_imag, steps)
     epochs = epochs or spec.train.epochs
     outcome = fit.fit(model, train, val, epochs, spec.train.batch_size, spec.seed)
     return model, train, val, outcome

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import keras
 from keras import ops
 
-from alphalab import formulas
+# Importing alphalab.layers registers every Keras object a saved alphalab model may hold.
+from alphalab import formulas, losses, optimizers  # noqa: F401
 
 PACKAGE = "alphalab"
 
@@ -18,6 +19,17 @@ def _formula_from_config(formula: Callable | str | dict) -> Callable:
     if isinstance(formula, str):
         return formulas.resolve(formula)
     return keras.saving.deserialize_keras_object(formula)
+
+
+def mark_alpha(variable) -> None:
+    """Mark a variable as holding alpha: ``alphalab.optimizers`` give it alpha's own learning
+    rate (a mark, not a name: a user's model may have other weights called ``alpha``)."""
+    variable._alphalab_alpha = True
+
+
+def is_alpha(variable) -> bool:
+    """Whether ``mark_alpha`` marked the variable."""
+    return getattr(variable, "_alphalab_alpha", False)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -43,13 +55,14 @@ class ComplexAlpha(keras.layers.Layer):
         self.formula_kwargs = dict(formula_kwargs or {})
 
     def build(self, input_shape):
-        """The kernel ``(alpha_real, alpha_imag)``."""
+        """The kernel ``(alpha_real, alpha_imag)``, marked as alpha for alphalab's optimizers."""
         self.kernel = self.add_weight(
             name="kernel",
             shape=(2,),
             initializer=keras.initializers.Constant([self.alpha_real, self.alpha_imag]),
             trainable=True,
         )
+        mark_alpha(self.kernel)
 
     def call(self, inputs):
         """The formula at the kernel's alpha."""

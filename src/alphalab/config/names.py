@@ -21,6 +21,9 @@ SPLITS = ("random", "last")
 DATA_SUFFIXES = (".csv", ".npz")
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+# Losses the config check accepts without importing Keras; any other name is checked against
+# keras.losses.get before training (which costs the TensorFlow import).
+PLAIN_LOSSES = ("mse", "mae")
 SCHEDULES = ("cosine", "constant")
 
 TUNERS = ("random", "bayesian", "hyperband", "grid")

@@ -5,15 +5,14 @@ Nothing here imports tensorflow, keras or mlflow: rejecting bad input must stay 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from alphalab.config import ConfigError, names
-from alphalab.config.paths import import_callable, project_root
+from alphalab.config.paths import import_callable
+from alphalab.config.reader import Reader
 from alphalab.config.spec import (
     Alpha,
     FormulaSpec,
@@ -24,94 +23,6 @@ from alphalab.config.spec import (
     TrackingSpec,
     TrainSpec,
 )
-
-_ABSENT = object()
-
-
-def register_resolvers() -> None:
-    """Resolvers the YAML files use (``${alphalab_root:}``); call before Hydra composes."""
-    if not OmegaConf.has_resolver("alphalab_root"):
-        OmegaConf.register_new_resolver("alphalab_root", lambda: str(project_root()))
-
-
-class Reader:
-    """Reads typed values from a config, raising ConfigError lines that name the key."""
-
-    def __init__(self, cfg: DictConfig):
-        self.cfg = cfg
-
-    def get(self, key: str) -> Any:
-        """The value at ``key`` (resolved, as plain data); an error if it is missing."""
-        try:
-            value = OmegaConf.select(self.cfg, key, default=_ABSENT, throw_on_missing=True)
-        except MissingMandatoryValue:
-            raise ConfigError(f"{key}: is required but not set (add {key}=...)") from None
-        except OmegaConfBaseException as exc:
-            raise ConfigError(f"{key}: {str(exc).splitlines()[0]}") from None
-        if value is _ABSENT:
-            raise ConfigError(f"{key}: missing from the config")
-        if OmegaConf.is_config(value):
-            return OmegaConf.to_container(value, resolve=True)
-        return value
-
-    def number(self, key: str) -> float:
-        """A finite number."""
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ConfigError(f"{key}: expected a finite number, got {value}")
-        return float(value)
-
-    def positive(self, key: str) -> float:
-        """A number greater than 0."""
-        value = self.number(key)
-        if value <= 0:
-            raise ConfigError(f"{key}: must be positive, got {value}")
-        return value
-
-    def integer(self, key: str, minimum: int | None = None) -> int:
-        """An integer, at least ``minimum`` if given."""
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        if minimum is not None and value < minimum:
-            raise ConfigError(f"{key}: must be at least {minimum}, got {value}")
-        return value
-
-    def choice(self, key: str, options: tuple[str, ...]) -> str:
-        """One of ``options``."""
-        value = self.get(key)
-        if value not in options:
-            raise ConfigError(f"{key}: unknown {value!r} (choose one of: {', '.join(options)})")
-        return value
-
-    def name(self, key: str, what: str) -> str | None:
-        """An optional plain name (no slashes): a sweep's or search's name."""
-        value = self.get(key)
-        if value is not None and (not isinstance(value, str) or not value.strip() or "/" in value):
-            raise ConfigError(f"{key}: expected {what}, got {value!r}")
-        return value
-
-    def mapping(self, key: str) -> dict[str, Any]:
-        """A mapping (``{}`` when null)."""
-        value = self.get(key)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
-        return value
-
-    def alpha(self, key: str) -> Alpha | None:
-        """``{real, imag}`` as an Alpha, or None when null."""
-        if self.get(key) is None:
-            return None
-        return Alpha(self.number(f"{key}.real"), self.number(f"{key}.imag"))
-
-    def optional_text(self, key: str) -> str | None:
-        """Text, or None when null or empty."""
-        value = self.get(key)
-        return str(value) if value else None
 
 
 def formula_spec(r: Reader, key: str = "formula") -> FormulaSpec:
@@ -158,13 +69,33 @@ def data_path(r: Reader, key: str) -> Path:
     return path
 
 
+def dotted_path(r: Reader, key: str, what: str) -> str:
+    """A dotted path to the user's function, imported to prove it resolves."""
+    path = r.get(key)
+    if not isinstance(path, str) or "." not in path:
+        raise ConfigError(f"{key}: expected a dotted path to {what} (package.module.name)")
+    try:
+        import_callable(path)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+    return path
+
+
 def task_spec(r: Reader) -> TaskSpec:
     """The ``task`` section."""
     name = str(r.get("task.name"))
     kind = r.choice("task.kind", names.TASK_KINDS)
     true_alpha = r.alpha("task.true_alpha")
+    prepared = {
+        "standardize": r.choice("task.standardize", names.STANDARDIZE),
+        "split": r.choice("task.split", names.SPLITS),
+    }
     if kind == "file":
-        return TaskSpec(name, kind, true_alpha, path=data_path(r, "task.path"))
+        return TaskSpec(name, kind, true_alpha, path=data_path(r, "task.path"), **prepared)
+    if kind == "loader":
+        loader = dotted_path(r, "task.loader", "your loader function")
+        kwargs = r.mapping("task.kwargs")
+        return TaskSpec(name, kind, true_alpha, loader=loader, loader_kwargs=kwargs, **prepared)
     if true_alpha is None:
         raise ConfigError("task.true_alpha: a synthetic task needs a true alpha")
     noise = r.number("task.noise")
@@ -184,6 +115,7 @@ def task_spec(r: Reader) -> TaskSpec:
         x_high=x_high,
         x_columns=r.integer("task.x.columns", minimum=1),
         x_distribution=r.choice("task.x.distribution", names.X_DISTRIBUTIONS),
+        **prepared,
     )
 
 
@@ -196,6 +128,12 @@ def train_spec(r: Reader) -> TrainSpec:
     split = r.number("train.validation_split")
     if not 0 < split < 1:
         raise ConfigError(f"train.validation_split: must lie strictly between 0 and 1, got {split}")
+    loss = r.get("train.loss")
+    if not isinstance(loss, str) or not loss.strip():
+        raise ConfigError(f"train.loss: expected the name of a Keras loss, got {loss!r}")
+    alpha_rate = None
+    if r.get("train.alpha_learning_rate") is not None:
+        alpha_rate = r.positive("train.alpha_learning_rate")
     return TrainSpec(
         epochs=epochs,
         batch_size=batch_size,
@@ -204,7 +142,24 @@ def train_spec(r: Reader) -> TrainSpec:
         optimizer=r.choice("train.optimizer", names.OPTIMIZERS),
         schedule=r.choice("train.schedule", names.SCHEDULES),
         steps_per_execution=r.integer("train.steps_per_execution", minimum=1),
+        alpha_learning_rate=alpha_rate,
+        loss=loss,
     )
+
+
+def model_spec(r: Reader) -> ModelSpec:
+    """The ``model`` section: the built-in architecture (with its head), or the user's builder."""
+    head = r.choice("model.head", names.HEADS)
+    output = r.choice("model.output", names.OUTPUTS)
+    if r.get("model.builder") is None:
+        return ModelSpec(head, output)
+    if head != "none":
+        raise ConfigError(
+            f"model.head: '{head}' belongs to the built-in model; with model.builder, put any "
+            "head into your own model (model.head=none)"
+        )
+    builder = dotted_path(r, "model.builder", "your model builder")
+    return ModelSpec(head, output, builder, r.mapping("model.kwargs"))
 
 
 def tracking_spec(r: Reader) -> TrackingSpec:
@@ -244,24 +199,38 @@ def run_spec(cfg: DictConfig) -> RunSpec:
         formula = task.formula
     else:
         formula = formula_spec(r)
+    config = resolved(cfg)
+    if task.path is not None:  # recorded absolute: a logged run can be rerun from anywhere
+        config["task"]["path"] = str(task.path)
     return RunSpec(
         approach=r.choice("approach.name", names.APPROACHES),
         alpha=Alpha(r.number("alpha.real"), r.number("alpha.imag")),
         formula=formula,
         task=task,
-        model=ModelSpec(
-            head=r.choice("model.head", names.HEADS),
-            output=r.choice("model.output", names.OUTPUTS),
-        ),
+        model=model_spec(r),
         train=train_spec(r),
         seed=r.integer("seed", minimum=0),
         tracking=tracking_spec(r),
-        config=resolved(cfg),
+        baseline_margin=baseline_margin(r),
+        config=config,
     )
 
 
 def sweep_spec(cfg: DictConfig) -> SweepSpec:
     """The ``sweep`` section of a multirun."""
     r = Reader(cfg)
-    tolerance = r.positive("sweep.basin_tolerance")
-    return SweepSpec(r.name("sweep.name", "a plain name"), tolerance, tracking_spec(r))
+    return SweepSpec(
+        name=r.name("sweep.name", "a plain name"),
+        basin_tolerance=r.positive("sweep.basin_tolerance"),
+        refine=r.integer("sweep.refine", minimum=0),
+        baseline_margin=baseline_margin(r),
+        tracking=tracking_spec(r),
+    )
+
+
+def baseline_margin(r: Reader) -> float:
+    """``verdict.baseline_margin``: a fraction in [0, 1)."""
+    margin = r.number("verdict.baseline_margin")
+    if not 0 <= margin < 1:
+        raise ConfigError(f"verdict.baseline_margin: must lie in [0, 1), got {margin}")
+    return margin

@@ -8,7 +8,7 @@ from dataclasses import replace
 from omegaconf import DictConfig
 
 from alphalab.config import ConfigError, names
-from alphalab.config.parse import Reader
+from alphalab.config.reader import Reader
 from alphalab.config.spec import Range, SearchSpec
 
 

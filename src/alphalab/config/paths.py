@@ -25,6 +25,13 @@ def conf_dir() -> Path:
     return checkout if checkout.is_dir() else _PACKAGE / "conf"
 
 
+def examples_dir() -> Path:
+    """The checkout's ``examples/`` (its configs join Hydra's search path); an installed
+    alphalab has none, and searches its own config folder again instead."""
+    examples = _PACKAGE.parents[1] / "examples"
+    return examples if examples.is_dir() else conf_dir()
+
+
 def import_callable(dotted_path: str) -> Callable:
     """Import ``package.module.function``; raise ValueError saying what did not resolve."""
     module_name, _, attr = dotted_path.rpartition(".")

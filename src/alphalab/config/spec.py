@@ -52,14 +52,20 @@ class TaskSpec:
     x_columns: int = 1
     x_distribution: str = "uniform"
     path: Path | None = None  # file: the user's CSV or NPZ
+    loader: str | None = None  # loader: a dotted path to the user's function
+    loader_kwargs: dict[str, Any] = field(default_factory=dict)
+    standardize: str = "none"  # see names.STANDARDIZE
+    split: str = "random"  # see names.SPLITS
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The architecture around the alpha layer."""
+    """The architecture around the alpha layer: the built-in one, or the user's builder."""
 
     head: str  # see names.HEADS
     output: str  # see names.OUTPUTS
+    builder: str | None = None  # a dotted path to builder(alpha_layer, input_shape, **kwargs)
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ class TrainSpec:
     optimizer: str
     schedule: str
     steps_per_execution: int
+    alpha_learning_rate: float | None = None  # None: learning_rate
+    loss: str = "mse"
 
     def total_steps(self, n_train: int) -> int:
         """Optimizer steps over the whole fit (what a decaying schedule spans)."""
@@ -101,6 +109,7 @@ class RunSpec:
     train: TrainSpec
     seed: int
     tracking: TrackingSpec
+    baseline_margin: float = 0.0  # verdict.baseline_margin, checked here, used by the verdict
     config: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -127,6 +136,8 @@ class SweepSpec:
 
     name: str | None  # None: a name made from the sweep's config and the time
     basin_tolerance: float
+    refine: int  # K: learn alpha from the K best fixed-alpha grid cells once the grid is done
+    baseline_margin: float
     tracking: TrackingSpec
 
 

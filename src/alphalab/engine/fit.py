@@ -12,7 +12,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from alphalab.data import TaskData
+from alphalab.config.spec import RunSpec
+from alphalab.data.sources import load_task
+from alphalab.data.task_data import Scaling, TaskData, prepare
 from alphalab.model.build import alpha_of, is_stacked
 
 
@@ -35,14 +37,56 @@ class FitOutcome:
         return values[-1]
 
 
+@dataclass
+class PreparedData:
+    """A run's data as the model sees it: split, standardised, and the baseline to beat."""
+
+    raw: TaskData
+    train: TaskData
+    validation: TaskData
+    scaling: Scaling | None
+    baseline: float  # the validation loss of predicting the training mean
+
+    def params(self) -> dict[str, str]:
+        """What the run records about its data (the standardisation, the data's digest)."""
+        return {**(self.scaling.params() if self.scaling else {}), "data.digest": self.raw.digest()}
+
+
+def prepare_data(spec: RunSpec) -> PreparedData:
+    """Load the task's data, split and standardise it as ``spec`` says, and measure the
+    baseline with the run's own loss."""
+    raw = load_task(spec.task, spec.seed)
+    task, train = spec.task, spec.train
+    train_part, validation, scaling = prepare(
+        raw, train.validation_split, spec.seed, task.split, task.standardize
+    )
+    baseline = baseline_loss(train_part, validation, train.loss, spec.output == "stacked")
+    return PreparedData(raw, train_part, validation, scaling, baseline)
+
+
+def baseline_loss(train: TaskData, validation: TaskData, loss: str, stacked: bool) -> float:
+    """The validation loss of a model that always predicts the training mean of each part,
+    scored exactly as the model is (summed over parts, or on the stacked output)."""
+    losses = keras.losses.get(loss)
+    predicted = {
+        name: np.full_like(values, train.parts()[name].mean())
+        for name, values in validation.parts().items()
+    }
+    if stacked:
+        y_true = np.concatenate(list(validation.parts().values()), axis=-1)
+        y_pred = np.concatenate(list(predicted.values()), axis=-1)
+        return float(np.mean(keras.ops.convert_to_numpy(losses(y_true, y_pred))))
+    return sum(
+        float(np.mean(keras.ops.convert_to_numpy(losses(values, predicted[name]))))
+        for name, values in validation.parts().items()
+    )
+
+
 def targets(data: TaskData, stacked: bool) -> dict[str, np.ndarray] | np.ndarray:
     """What the model is fitted to: ``{"real", "imag"}`` for a pair model, one array stacked."""
     if stacked:
-        parts = [data.y_real] if data.y_imag is None else [data.y_real, data.y_imag]
-        return np.concatenate(parts, axis=-1)
-    if data.y_imag is None:
-        return {"real": data.y_real}
-    return {"real": data.y_real, "imag": data.y_imag}
+        return np.concatenate(list(data.parts().values()), axis=-1)
+    return data.parts()
 
 
 def dataset(

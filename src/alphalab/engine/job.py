@@ -10,11 +10,37 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from alphalab.config.spec import Alpha, RunSpec, TrackingSpec, flatten
 from alphalab.engine.context import SweepContext
 from alphalab.engine.record import job_key, log_artifacts, run_metrics, run_name, run_params
 from alphalab.tracking import names
 from alphalab.tracking.store import Tracker, tracker_for
+
+
+@dataclass
+class WarmStart:
+    """Every weight but alpha's, taken from another run (``weights.json``, in model order)."""
+
+    run_id: str
+    job_key: str
+    weights: dict[str, list]
+
+    def apply(self, model) -> None:
+        """Set the model's weights other than the alpha kernel, in order; raise ValueError when
+        the two models do not match."""
+        from alphalab.model.build import alpha_layers
+
+        alpha = {id(w) for layer in alpha_layers(model) for w in layer.weights}
+        targets = [w for w in model.weights if id(w) not in alpha]
+        values = list(self.weights.values())
+        shapes = [tuple(w.shape) for w in targets]
+        given = [tuple(np.shape(v)) for v in values]
+        if shapes != given:
+            raise ValueError(f"run {self.run_id} has weights of shapes {given}, not {shapes}")
+        for weight, value in zip(targets, values, strict=True):
+            weight.assign(value)
 
 
 @dataclass
@@ -87,12 +113,14 @@ def run_job(
     context: SweepContext | None = None,
     parent_id: str | None = None,
     kind: str = "run",
+    warm_start: WarmStart | None = None,
 ) -> JobResult:
     """Train once as ``spec`` says and record it, as a child of ``parent_id`` (by default the
-    parent of the enclosing sweep ``context``)."""
+    parent of the enclosing sweep ``context``); ``warm_start`` starts every weight but alpha
+    from another run's."""
     parent_id = parent_id or (context.parent_id if context else None)
     tracker = tracker_for(spec.tracking)
-    key = job_key(spec.config)
+    key = job_key(spec.config) if warm_start is None else f"{kind}-{warm_start.job_key}"
     if parent_id:
         done = _finished_before(tracker, parent_id, key, context)
         if done is not None:
@@ -102,35 +130,37 @@ def run_job(
 
     import keras
 
-    from alphalab import data as task_data
     from alphalab.engine import fit
     from alphalab.model.build import alpha_of
     from alphalab.model.compile import compiled_model
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     keras.utils.set_random_seed(spec.seed)
-    data = task_data.load_task(spec.task, spec.seed)
-    train_part, val_part = data.split(spec.train.validation_split, spec.seed)
+    data = fit.prepare_data(spec)
     model = compiled_model(
         spec.approach,
         spec.formula,
         spec.alpha,
-        data.n_features,
-        spec.head,
-        spec.output,
+        spec.model,
+        data.train.input_shape,
         spec.train,
-        has_imag=data.has_imag,
-        total_steps=spec.train.total_steps(len(train_part.x)),
+        has_imag=data.train.has_imag,
+        total_steps=spec.train.total_steps(len(data.train.x)),
     )
     tags = {names.KIND: kind, names.JOB_KEY: key, names.APPROACH: spec.approach}
+    params = data.params()
+    if warm_start is not None:
+        tags[names.WARM_START] = params["warm_start"] = warm_start.run_id
     with tracker.run(run_name(spec), tags, parent_id) as run:
-        tracker.log_params(run.run_id, run_params(spec))
+        tracker.log_params(run.run_id, run_params(spec, params))
+        if warm_start is not None:
+            warm_start.apply(model)
         outcome = fit.fit(
-            model, train_part, val_part, spec.train.epochs, spec.train.batch_size, spec.seed
+            model, data.train, data.validation, spec.train.epochs, spec.train.batch_size, spec.seed
         )
         learned = Alpha(*(alpha_of(model) or spec.alpha))
         name = run_name(spec, learned if spec.approach == "trainable" else None)
-        metrics = run_metrics(spec, outcome.history, learned, outcome.seconds)
+        metrics = run_metrics(spec, outcome.history, learned, outcome.seconds, data.baseline)
         tracker.log_metrics(run.run_id, metrics, tags={names.RUN_NAME: name})
         log_artifacts(tracker, run.run_id, spec, model)
         if outcome.error:

@@ -38,9 +38,10 @@ def run_name(spec: RunSpec, learned: tuple[float, float] | None = None) -> str:
     return f"{spec.approach} {alpha} · seed {spec.seed}"
 
 
-def run_params(spec: RunSpec) -> dict[str, Any]:
-    """The contract's params, plus the rest of the resolved config flattened with dotted keys."""
-    params = flatten(spec.config)
+def run_params(spec: RunSpec, data: dict[str, str] | None = None) -> dict[str, Any]:
+    """The contract's params, plus the rest of the resolved config flattened with dotted keys
+    and what the run records about its data."""
+    params = {**flatten(spec.config), **(data or {})}
     params.update(
         approach=spec.approach,
         formula=spec.formula.name,
@@ -54,8 +55,49 @@ def run_params(spec: RunSpec) -> dict[str, Any]:
     return params
 
 
+# A run has converged unless, over the last CONVERGED_BUDGET of its learning-rate budget (under a
+# cosine schedule that is the last ~40% of its epochs, which get 90% less rate than the first),
+# its validation loss still fell by more than CONVERGED_DROP of its final value, or its learned
+# alpha still moved by more than ALPHA_MOVE * max(1, |alpha|). A window of plain epochs would be
+# blind under a cosine schedule: its last epochs barely move anything, converged or not.
+CONVERGED_BUDGET = 0.1
+CONVERGED_DROP = 0.02
+ALPHA_MOVE = 0.01
+
+
+def window_start(epochs: int, schedule: str) -> int:
+    """The first epoch of the last ``CONVERGED_BUDGET`` of the learning-rate budget."""
+    if schedule != "cosine":
+        return max(0, epochs - max(2, math.ceil(CONVERGED_BUDGET * epochs)))
+    # share of a cosine-decayed budget spent by fraction s of the steps: s + sin(pi s) / pi
+    s = next(
+        k / 1000 for k in range(1001) if k / 1000 + math.sin(math.pi * k / 1000) / math.pi >= 0.9
+    )
+    return min(int(s * epochs), max(0, epochs - 2))
+
+
+def converged(history: dict[str, list[float]], schedule: str) -> bool:
+    """Whether the validation loss and the learned alpha had settled by the end of the run."""
+    losses = history.get(names.VAL_LOSS, [])
+    start = max(window_start(len(losses), schedule), 1)
+    window = losses[start - 1 :]
+    if len(window) < 2 or not all(map(math.isfinite, window)):
+        return False  # too short to tell, or diverged
+    if window[0] - window[-1] > CONVERGED_DROP * abs(window[-1]):
+        return False
+    reals, imags = history.get(names.ALPHA_REAL), history.get(names.ALPHA_IMAG)
+    if reals and imags:
+        moved = Alpha(reals[-1], imags[-1]).distance((reals[start - 1], imags[start - 1]))
+        return moved <= ALPHA_MOVE * max(1.0, abs(complex(reals[-1], imags[-1])))
+    return True
+
+
 def run_metrics(
-    spec: RunSpec, history: dict[str, list[float]], learned: Alpha, seconds: float
+    spec: RunSpec,
+    history: dict[str, list[float]],
+    learned: Alpha,
+    seconds: float,
+    baseline: float,
 ) -> list[tuple[str, float, int]]:
     """Per-epoch metrics (step = epoch) and the final ones, as ``(key, value, step)``."""
     metrics = [
@@ -68,6 +110,8 @@ def run_metrics(
         (names.LEARNED_IMAG, learned.imag, 0),
         (names.TRAIN_SECONDS, seconds, 0),
         (names.EPOCHS_RUN, len(history.get(names.LOSS, [])), 0),
+        (names.BASELINE, baseline, 0),
+        (names.CONVERGED, float(converged(history, spec.train.schedule)), 0),
     ]
     if spec.task.true_alpha is not None:
         metrics.append((names.ALPHA_ERROR, learned.distance(spec.task.true_alpha), 0))

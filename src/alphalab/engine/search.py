@@ -38,8 +38,7 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
 
     import keras
 
-    from alphalab import data as task_data
-    from alphalab.engine.fit import dataset
+    from alphalab.engine.fit import dataset, prepare_data
     from alphalab.engine.tuner import hypermodel, make_tuner
 
     search = replace(search, name=search.name or f"{search.tuner}-{datetime.now():%Y%m%d-%H%M%S}")
@@ -47,12 +46,13 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
     directory = tuner_directory(search, tracker)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     keras.utils.set_random_seed(run.seed)
-    data = task_data.load_task(run.task, run.seed)
-    train_part, val_part = data.split(run.train.validation_split, run.seed)
+    data = prepare_data(run)
+    train_part, val_part = data.train, data.validation
     steps = run.train.total_steps(len(train_part.x))
     stacked = run.output == "stacked"
 
-    params = {**{f"search.{k}": v for k, v in search.__dict__.items()}, **run_params(run)}
+    params = {f"search.{k}": v for k, v in search.__dict__.items()}
+    params.update(run_params(run, data.params()))
     started = time.time()
     parent = ParentRun.open(tracker, search.name, "search", params)
     verb = "continuing" if parent.resumed else "starting"
@@ -63,9 +63,9 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
         flush=True,
     )
     try:
-        model = hypermodel(run, search, data.n_features, data.has_imag, steps)
+        model = hypermodel(run, search, train_part.input_shape, train_part.has_imag, steps)
         tuner = make_tuner(
-            search, run, model, directory, tracker=tracker, parent_id=parent.run_id, spec=run
+            search, run, model, directory, tracker=tracker, parent_id=parent.run_id, data=data
         )
         tuner.oracle.max_trials = search.max_trials  # a reloaded oracle keeps its old limit
         before = len(tuner.oracle.trials)

@@ -12,10 +12,12 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
-from alphalab.config.spec import SweepSpec
+from alphalab.config.spec import RunSpec, SweepSpec
 from alphalab.engine.context import SweepContext
+from alphalab.engine.refine import refine
 from alphalab.results.compare import record_comparison
 from alphalab.results.render import Comparison
 from alphalab.tracking.parent import ParentRun
@@ -29,6 +31,7 @@ class SweepSession:
         self.spec, self.name, self.total = spec, name, total
         self.started = time.time()
         self.parent: ParentRun | None = None
+        self.context: SweepContext | None = None
 
     @property
     def resume_hint(self) -> str:
@@ -54,6 +57,7 @@ class SweepSession:
             share_cores(workers)
         context.write_finished(self.parent.finished_keys)
         context.to_env()
+        self.context = context
         verb = "resuming" if self.parent.resumed else "starting"
         print(
             f"alphalab: {verb} sweep '{self.name}': {self.total} jobs "
@@ -63,11 +67,14 @@ class SweepSession:
         )
         return context
 
-    def finish(self) -> Comparison:
-        """Compare the children, record the comparison on the parent, print it, close it."""
-        assert self.parent is not None, "finish() before start()"
+    def finish(self, spec_of_run: Callable[[str], RunSpec]) -> Comparison:
+        """Refine (``sweep.refine``), then compare the children, record the comparison on the
+        parent, print it, close it; ``spec_of_run`` recovers a logged run's spec."""
+        assert self.parent is not None and self.context is not None, "finish() before start()"
         tracker = self.parent.tracker
         try:
+            if self.spec.refine:
+                refine(self.parent, self.spec.refine, self.context, spec_of_run)
             wall = time.time() - self.started
             comparison = record_comparison(tracker, self.parent.run_id, wall_seconds=wall)
             print(comparison.console(), flush=True)

@@ -19,12 +19,13 @@ from alphalab.tracking import names
 from alphalab.tracking.store import Tracker
 
 
-def hypermodel(run: RunSpec, search: SearchSpec, n_features: int, has_imag: bool, steps: int):
-    """Builds the Lambda model at the trial's alpha; remembers the last model it fitted."""
+def hypermodel(run: RunSpec, search: SearchSpec, input_shape: tuple, has_imag: bool, steps: int):
+    """Builds the run's model (built-in or the user's) with a Lambda at the trial's alpha;
+    remembers the last model it fitted."""
     import keras_tuner
 
     from alphalab.engine.fit import nothing_to_train_is_fine
-    from alphalab.model.build import build_model
+    from alphalab.model.build import build
     from alphalab.model.compile import compile_for_training
 
     class AlphaHyperModel(keras_tuner.HyperModel):
@@ -37,7 +38,7 @@ def hypermodel(run: RunSpec, search: SearchSpec, n_features: int, has_imag: bool
             alpha = tuple(
                 hp.Float(name, r.min, r.max, step=r.step, sampling=r.sampling) for name, r in ranges
             )
-            model = build_model("lambda", run.formula, alpha, n_features, run.head, run.output)
+            model, _ = build("lambda", run.formula, alpha, run.model, input_shape, has_imag)
             return compile_for_training(model, run.train, has_imag, steps)
 
         def fit(self, hp, model, *args, **kwargs):
@@ -66,9 +67,10 @@ def tracked(tuner_class):
     import keras_tuner
 
     class Tracked(tuner_class):
-        def __init__(self, *args, tracker: Tracker, parent_id: str, spec: RunSpec, **kwargs):
+        def __init__(self, *args, tracker: Tracker, parent_id: str, spec: RunSpec, data, **kwargs):
             super().__init__(*args, **kwargs)
-            self.tracker, self.parent_id, self.spec = tracker, parent_id, spec
+            self.tracker, self.parent_id = tracker, parent_id
+            self.spec, self.data = spec, data  # trials are variants of spec, trained on data
             self.trial_runs: dict[str, str] = {}
             self.errors: list[str] = []
 
@@ -85,7 +87,7 @@ def tracked(tuner_class):
             name = f"trial {trial.trial_id} · lambda α {alpha}"
             with self.tracker.run(name, tags, self.parent_id) as run:
                 self.trial_runs[trial.trial_id] = run.run_id
-                params = {**run_params(spec), "trial_id": trial.trial_id}
+                params = {**run_params(spec, self.data.params()), "trial_id": trial.trial_id}
                 self.tracker.log_params(run.run_id, params)
                 start = time.perf_counter()
                 try:
@@ -99,7 +101,8 @@ def tracked(tuner_class):
                     raise
                 seconds = time.perf_counter() - start
                 history = mean_history(histories)
-                self.tracker.log_metrics(run.run_id, run_metrics(spec, history, alpha, seconds))
+                metrics = run_metrics(spec, history, alpha, seconds, self.data.baseline)
+                self.tracker.log_metrics(run.run_id, metrics)
                 log_artifacts(self.tracker, run.run_id, spec, self.hypermodel.last_model)
                 final = (history.get(names.VAL_LOSS) or [math.nan])[-1]
                 if not math.isfinite(final):
@@ -136,6 +139,7 @@ def make_tuner(search: SearchSpec, run: RunSpec, model, directory: Path, **track
         "project_name": search.name,
         "overwrite": False,
         "seed": run.seed,
+        "spec": run,
         **tracking_kwargs,
     }
     if search.tuner == "random":

@@ -14,8 +14,11 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from alphalab.config import ConfigError
-from alphalab.config.parse import register_resolvers, run_spec
+from alphalab.config.names import PLAIN_LOSSES
+from alphalab.config.parse import run_spec
 from alphalab.config.parse_search import search_spec
+from alphalab.config.reader import register_resolvers
+from alphalab.config.spec import RunSpec
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -183,12 +186,37 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> None:
 def check(cfg: DictConfig) -> None:
     """Everything a job of this config will check before training."""
     spec = run_spec(cfg)
-    if spec.task.kind == "file":
-        from alphalab.data import read_file
+    if spec.model.builder or spec.task.kind == "loader" or spec.train.loss not in PLAIN_LOSSES:
+        check_model_and_data(spec)
+    elif spec.task.kind == "file":
+        from alphalab.data.sources import read_file
 
         read_file(spec.task)
     if cfg.get("search") is not None:
         search_spec(cfg)
+
+
+_CHECKED: set[str] = set()
+
+
+def check_model_and_data(spec: RunSpec) -> None:
+    """Load the data, check the loss and build the model as the job will (this imports
+    TensorFlow): a user's loader, loss or builder is rejected before the first epoch."""
+    key = repr((spec.approach, spec.formula, spec.task, spec.model, spec.train.loss, spec.seed))
+    if key in _CHECKED:
+        return
+    from alphalab.engine.fit import prepare_data
+    from alphalab.losses import check_loss
+    from alphalab.model.build import build
+
+    try:
+        check_loss(spec.train.loss)
+    except ValueError as exc:
+        raise ConfigError(f"train.loss: {exc} (any name keras.losses.get knows)") from None
+    data = prepare_data(spec)
+    shape, has_imag = data.train.input_shape, data.train.has_imag
+    build(spec.approach, spec.formula, spec.alpha, spec.model, shape, has_imag)
+    _CHECKED.add(key)
 
 
 def preflight_or_exit(conf_dir: Path, config_name: str, argv: list[str]) -> None:

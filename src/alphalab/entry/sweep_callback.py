@@ -19,6 +19,7 @@ from alphalab.config.parse import sweep_spec
 from alphalab.config.spec import flatten
 from alphalab.engine.sweep import SweepSession
 from alphalab.entry.preflight import fail
+from alphalab.entry.recorded import recorded_spec
 
 
 def sweep_overrides(config: DictConfig) -> list[list[str]]:
@@ -43,6 +44,16 @@ def swept_keys(jobs: list[list[str]]) -> dict[str, list[str]]:
             if value not in seen:
                 seen.append(value)
     return {key: vals for key, vals in values.items() if len(vals) > 1}
+
+
+def sweep_kind(config: DictConfig) -> str:
+    """What the sweep is, for its default name: ``alpha`` for +sweep=alpha, ``sunspots`` for
+    +sunspots=sweep, else ``sweep``."""
+    chosen = config.hydra.runtime.choices.get("sweep")
+    if chosen:
+        return chosen
+    added = [o.split("=")[0][1:] for o in config.hydra.overrides.task if o.startswith("+")]
+    return next((group for group in added if "." not in group), "sweep")
 
 
 def parent_params(config: DictConfig, jobs: list[list[str]]) -> dict[str, Any]:
@@ -70,7 +81,7 @@ class SweepCallback(Callback):
             fail(str(exc))
         jobs = sweep_overrides(config)
         choices = config.hydra.runtime.choices
-        name = spec.name or f"{choices.get('sweep') or 'sweep'}-{datetime.now():%Y%m%d-%H%M%S}"
+        name = spec.name or f"{sweep_kind(config)}-{datetime.now():%Y%m%d-%H%M%S}"
         self.session = SweepSession(spec, name, len(jobs))
         self.session.start(
             parent_params(config, jobs),
@@ -83,4 +94,5 @@ class SweepCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Summarise the children onto the parent run and close it."""
         if self.session is not None:
-            self.session.finish()
+            tracker = self.session.parent.tracker
+            self.session.finish(lambda run_id: recorded_spec(tracker, run_id))

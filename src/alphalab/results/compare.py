@@ -14,6 +14,8 @@ from alphalab.results.verdict import summarize
 from alphalab.tracking import names
 from alphalab.tracking.store import Tracker
 
+MARGIN = "verdict.baseline_margin"  # the param that says what beating the baseline means
+
 
 def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None) -> Comparison:
     """Rebuild the comparison of a sweep or search parent run from its children in the store."""
@@ -29,7 +31,8 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         references = [r for r in children if r.data.tags.get(names.KIND) == "reference"]
         reference = latest_rows(references)[-1] if references else None
         tuner = parent.data.params["search.tuner"]
-        search = summarize_trials(trials, reference, tuner, wall_seconds)
+        margin = float(parent.data.params[MARGIN])
+        search = summarize_trials(trials, reference, tuner, margin, wall_seconds)
         paths = trajectories(tracker, [reference] if reference is not None else [])
         return Comparison(
             title=f"alphalab {tuner} search '{name}': searched alpha vs learned alpha",
@@ -42,10 +45,13 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
             "reference), `trials.png` (the trials over the alpha plane, in order).",
             plot_name=names.TRIALS,
             draw=lambda path: plot_trials(search, paths, path),
+            outcome=search.outcome,
+            reasons=search.trust.reasons,
         )
     rows = latest_rows(children)
     tolerance = float(parent.data.params["base.sweep.basin_tolerance"])
-    summary = summarize(rows, tolerance, wall_seconds)
+    margin = float(parent.data.params[f"base.{MARGIN}"])
+    summary = summarize(rows, tolerance, margin, wall_seconds)
     return Comparison(
         title=f"alphalab sweep '{name}': fixed alpha vs learned alpha",
         headline=summary.headline,
@@ -57,6 +63,8 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         "loss over the alpha grid with the learned-alpha trajectories).",
         plot_name=names.LANDSCAPE,
         draw=lambda path: plot_landscape(summary, trajectories(tracker, rows), path),
+        outcome=summary.outcome,
+        reasons=summary.trust.reasons,
     )
 
 
@@ -72,7 +80,10 @@ def record_comparison(tracker: Tracker, parent_id: str, wall_seconds: float) -> 
         tracker.log_artifacts(parent_id, folder)
     metrics = [(k, v, 0) for k, v in comparison.metrics.items() if math.isfinite(v)]
     tracker.log_metrics(parent_id, metrics)
-    tracker.set_tags(parent_id, {names.NOTE: comparison.markdown()})
+    tags = {names.NOTE: comparison.markdown(), names.VERDICT_TAG: comparison.outcome}
+    if comparison.reasons:
+        tags[names.INCONCLUSIVE] = "; ".join(comparison.reasons)
+    tracker.set_tags(parent_id, tags)
     return comparison
 
 

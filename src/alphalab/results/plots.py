@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from alphalab.results.rows import FIXED
 from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
 
@@ -39,7 +40,7 @@ def plot_landscape(
     trainable run's path from start to learned alpha, the best fixed alpha and the true alpha."""
     from matplotlib.colors import LogNorm
 
-    fixed = [g for g in summary.groups if g.approach == "lambda" and g.finished]
+    fixed = [g for g in summary.groups if g.arm == FIXED and g.finished]
     reals = np.array(sorted({g.start[0] for g in fixed}))
     imags = np.array(sorted({g.start[1] for g in fixed}))
     fig, ax = _figure()

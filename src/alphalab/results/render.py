@@ -9,13 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from alphalab.results.rows import Row
+from alphalab.results.rows import FIXED, LEARNED, REFINED, Row
 from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
 
+ARMS = (FIXED, LEARNED, REFINED)
 CSV_COLUMNS = (
     "run_name",
     "approach",
+    "arm",
     "start_alpha_real",
     "start_alpha_imag",
     "learned_alpha_real",
@@ -25,6 +27,8 @@ CSV_COLUMNS = (
     "seed",
     "status",
     "train_seconds",
+    "baseline_val_loss",
+    "converged",
     "run_id",
     "error",
 )
@@ -36,7 +40,7 @@ def loss_text(value: float) -> str:
 
 
 def table(summary: Summary) -> str:
-    """A sweep's console table: one line per run, best first within each approach."""
+    """A sweep's console table: one line per run, best first within each arm."""
     header = (
         f"{'approach':<10} {'start α':<13} {'learned α':<15} {'val_loss':>10} "
         f"{'|α−α*|':>8} {'seed':>4}  {'status':<9} {'train s':>7}"
@@ -44,7 +48,7 @@ def table(summary: Summary) -> str:
     lines = [header, "-" * len(header)]
     order = sorted(
         summary.rows,
-        key=lambda r: (r.approach, not r.ok, r.final_val_loss if r.ok else 0.0, r.seed),
+        key=lambda r: (ARMS.index(r.arm), not r.ok, r.final_val_loss if r.ok else 0.0, r.seed),
     )
     for row in order:
         error = f"{row.alpha_error:.3g}" if row.alpha_error is not None else "—"
@@ -53,13 +57,19 @@ def table(summary: Summary) -> str:
             if row.approach != "trainable" or not row.ok
             else (" *" if summary.in_basin.get(row.run_id) else "")
         )
+        loss = loss_text(row.final_val_loss) + ("†" if row.ok and row.converged is False else "")
+        label = "refined" if row.arm == REFINED else row.approach
         lines.append(
-            f"{row.approach:<10} {str(row.start):<13} "
-            f"{str(row.learned) + basin:<15} {loss_text(row.final_val_loss):>10} "
+            f"{label:<10} {str(row.start):<13} "
+            f"{str(row.learned) + basin:<15} {loss:>10} "
             f"{error:>8} {row.seed:>4}  {row.status:<9} {row.seconds:>7.2f}"
         )
     if summary.in_basin:
         lines.append("* learned alpha in the best basin")
+    if any(row.ok and row.converged is False for row in summary.rows):
+        lines.append("† not converged: the validation loss was still falling at the end")
+    if math.isfinite(summary.trust.baseline):
+        lines.append(f"baseline (predicting the training mean): {summary.trust.baseline:.4g}")
     if len(summary.seeds) > 1:
         lines += ["", aggregate_table(summary)]
     return "\n".join(lines)
@@ -69,10 +79,10 @@ def aggregate_table(summary: Summary) -> str:
     """Over several seeds: mean validation loss and its 95% CI per approach and alpha."""
     header = f"{'approach':<10} {'start α':<13} {'mean val_loss':>13} {'± 95% CI':>9} {'seeds':>5}"
     lines = [header, "-" * len(header)]
-    for group in sorted(summary.groups, key=lambda g: (g.approach, g.loss[0])):
+    for group in sorted(summary.groups, key=lambda g: (ARMS.index(g.arm), g.loss[0])):
         mean, half = group.loss
         lines.append(
-            f"{group.approach:<10} {str(group.start):<13} {loss_text(mean):>13} "
+            f"{group.arm:<10} {str(group.start):<13} {loss_text(mean):>13} "
             f"{loss_text(half):>9} {len(group.finished):>5}"
         )
     return "\n".join(lines)
@@ -88,6 +98,7 @@ def comparison_csv(rows: list[Row]) -> str:
             [
                 r.name,
                 r.approach,
+                r.arm,
                 r.start.real,
                 r.start.imag,
                 r.learned.real,
@@ -97,6 +108,8 @@ def comparison_csv(rows: list[Row]) -> str:
                 r.seed,
                 r.status,
                 r.seconds,
+                r.baseline,
+                "" if r.converged is None else int(r.converged),
                 r.run_id,
                 r.error,
             ]
@@ -135,6 +148,8 @@ class Comparison:
     artifacts: str  # one sentence on the parent's artifacts
     plot_name: str
     draw: Callable[[Path], object]  # writes the plot to a path
+    outcome: str  # learned | fixed | tie | inconclusive
+    reasons: list[str]  # why it is inconclusive, if it is
 
     def console(self) -> str:
         """The terminal's version: title, table, headline and verdict."""

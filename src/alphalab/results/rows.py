@@ -9,6 +9,10 @@ from alphalab.config.spec import Alpha
 from alphalab.tracking import names
 from alphalab.tracking.store import Tracker
 
+# The three arms a sweep compares: the fixed-alpha grid, learning from the grid's starts, and
+# learning from the best grid cells (sweep.refine).
+FIXED, LEARNED, REFINED = "fixed", "learned", "refined"
+
 
 @dataclass
 class Row:
@@ -17,6 +21,7 @@ class Row:
     run_id: str
     name: str
     approach: str
+    arm: str
     start: Alpha
     learned: Alpha
     final_val_loss: float
@@ -26,6 +31,8 @@ class Row:
     seconds: float
     error: str = ""
     true_alpha: Alpha | None = None
+    baseline: float = math.nan  # the validation loss of predicting the training mean
+    converged: bool | None = None  # None: not recorded
 
     @property
     def ok(self) -> bool:
@@ -53,10 +60,15 @@ def row_from_run(run) -> Row:
     if names.TRUE_REAL in params:
         true_alpha = Alpha(_float(params, names.TRUE_REAL), _float(params, names.TRUE_IMAG))
     error = metrics.get(names.ALPHA_ERROR)
+    approach = params.get("approach", tags.get(names.APPROACH, "?"))
+    arm = FIXED if approach == "lambda" else LEARNED
+    if tags.get(names.KIND) == "refine":
+        arm = REFINED
     return Row(
         run_id=run.info.run_id,
         name=tags.get(names.RUN_NAME, run.info.run_name or ""),
-        approach=params.get("approach", tags.get(names.APPROACH, "?")),
+        approach=approach,
+        arm=arm,
         start=start,
         learned=learned,
         final_val_loss=_float(metrics, names.FINAL_VAL_LOSS),
@@ -66,6 +78,8 @@ def row_from_run(run) -> Row:
         seconds=_float(metrics, names.TRAIN_SECONDS),
         error=tags.get(names.ERROR, ""),
         true_alpha=true_alpha,
+        baseline=_float(metrics, names.BASELINE),
+        converged=bool(metrics[names.CONVERGED]) if names.CONVERGED in metrics else None,
     )
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from alphalab.config.spec import Alpha
 from alphalab.results.rows import Row
-from alphalab.results.verdict import error_text, headline, truth_and_failures
+from alphalab.results.trust import Trust, assess
+from alphalab.results.wording import error_text, headline, outcome, qualified, truth_and_failures
 
 
 @dataclass
@@ -21,8 +22,17 @@ class SearchSummary:
     true_alpha: Alpha | None
     wall_seconds: float
     tuner: str
+    trust: Trust
     headline: str = ""
     verdict: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        """``learned``, ``fixed``, ``tie`` or ``inconclusive``."""
+        ref = self.reference if self.reference is not None and self.reference.ok else None
+        if not self.trust.conclusive or self.best is None or ref is None:
+            return "inconclusive"
+        return outcome(self.best.final_val_loss, ref.final_val_loss)
 
     def metrics(self) -> dict[str, float]:
         """The parent run's metrics (``best_trial_*`` = ``best_fixed_*``, ``best_trainable_*``)."""
@@ -44,11 +54,15 @@ class SearchSummary:
                 self.reference.learned
             )
             out["trainable_train_seconds"] = self.reference.seconds
-        return out
+        return {**out, **self.trust.metrics()}
 
 
 def summarize_trials(
-    trials: list[Row], reference: Row | None, tuner: str, wall_seconds: float = math.nan
+    trials: list[Row],
+    reference: Row | None,
+    tuner: str,
+    margin: float,
+    wall_seconds: float = math.nan,
 ) -> SearchSummary:
     """The best trial, how many trials it took to come within 1% of it, and the verdict."""
     finished = [t for t in trials if t.ok]
@@ -58,7 +72,11 @@ def summarize_trials(
         threshold = best.final_val_loss + 0.01 * abs(best.final_val_loss)
         within = next(i for i, t in enumerate(trials, 1) if t.ok and t.final_val_loss <= threshold)
     truth = next((t.true_alpha for t in trials if t.true_alpha is not None), None)
-    summary = SearchSummary(trials, reference, best, within, truth, wall_seconds, tuner)
+    scores = {"best trial": best, "learned": reference}
+    scored = {k: r.final_val_loss for k, r in scores.items() if r is not None and r.ok}
+    rows = trials + ([reference] if reference is not None else [])
+    trust = assess(rows, scored, margin)
+    summary = SearchSummary(trials, reference, best, within, truth, wall_seconds, tuner, trust)
     summary.headline, summary.verdict = _search_verdict(summary)
     return summary
 
@@ -74,7 +92,8 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
         title = f"Best alpha found: {s.best.start}, val_loss {s.best.final_val_loss:.4g}."
     else:
         label = f"the best of {len(s.trials)} {s.tuner}-search trials"
-        title = headline(s.best.final_val_loss, ref.final_val_loss, label, f"The {s.tuner} search")
+        face = headline(s.best.final_val_loss, ref.final_val_loss, label, f"The {s.tuner} search")
+        title = qualified(face, s.trust)
     if s.best is not None:
         order = s.trials.index(s.best) + 1
         lines.append(
@@ -91,6 +110,8 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
             f"seed): {ref.learned}, val_loss {ref.final_val_loss:.4g}"
             f"{error_text(ref.learned, truth)}."
         )
+    scores = {"best trial": s.best, "learned": ref}
+    lines += s.trust.lines({k: r.final_val_loss for k, r in scores.items() if r is not None})
     lines += truth_and_failures(truth, s.trials, "trial")
     spent = sum(t.seconds for t in s.trials if math.isfinite(t.seconds))
     cost = f"Cost: search {len(s.trials)} trials, {spent:.1f} s of training"

@@ -27,7 +27,7 @@ def mean_ci(values: list[float]) -> tuple[float, float]:
 class Group:
     """All seeds of one approach at one start (or fixed) alpha."""
 
-    approach: str
+    arm: str
     start: Alpha
     rows: list[Row] = field(default_factory=list)
 
@@ -56,15 +56,15 @@ class Group:
 
 
 def groups_of(rows: list[Row]) -> list[Group]:
-    """Rows grouped by approach and start alpha, in order of first appearance."""
+    """Rows grouped by arm and start alpha, in order of first appearance."""
     found: dict[tuple, Group] = {}
     for row in rows:
-        key = (row.approach, row.start)
-        found.setdefault(key, Group(row.approach, row.start)).rows.append(row)
+        key = (row.arm, row.start)
+        found.setdefault(key, Group(row.arm, row.start)).rows.append(row)
     return list(found.values())
 
 
-def best(groups: list[Group], approach: str) -> Group | None:
-    """The group of ``approach`` with the lowest mean validation loss."""
-    candidates = [g for g in groups if g.approach == approach and g.finished]
+def best(groups: list[Group], *arms: str) -> Group | None:
+    """The group of one of ``arms`` with the lowest mean validation loss."""
+    candidates = [g for g in groups if g.arm in arms and g.finished]
     return min(candidates, key=lambda g: g.loss[0]) if candidates else None

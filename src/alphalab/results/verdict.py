@@ -1,5 +1,9 @@
 """The verdict of a sweep: which approach reached the lower validation loss, by how much, with
-which alpha, at what cost, and whether the difference is larger than the seed-to-seed noise."""
+which alpha, at what cost, and whether the evidence is good enough to say so.
+
+A sweep has up to three arms: the fixed-alpha grid, learning from the grid's starts, and
+learning from the best grid cells (``sweep.refine``).
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,26 @@ import math
 from dataclasses import dataclass
 
 from alphalab.config.spec import Alpha
-from alphalab.results.rows import Row
+from alphalab.results.rows import FIXED, LEARNED, REFINED, Row
 from alphalab.results.stats import Group, best, groups_of, mean_ci
+from alphalab.results.trust import Trust, assess
+from alphalab.results.wording import error_text, headline, outcome, qualified, truth_and_failures
 
 
 @dataclass
 class Summary:
-    """What a sweep found: its rows and groups, the best of each approach, and the verdict."""
+    """What a sweep found: its rows and groups, the best of each arm, and the verdict."""
 
     rows: list[Row]
     groups: list[Group]
     best_fixed: Group | None
-    best_trainable: Group | None
+    best_trainable: Group | None  # the best learned alpha, whichever arm it came from
+    best_refined: Group | None
     true_alpha: Alpha | None
     in_basin: dict[str, bool]  # trainable run id -> ended near the best learned alpha
     basin_tolerance: float
     wall_seconds: float
+    trust: Trust
     verdict: list[str]
     headline: str
 
@@ -31,10 +39,21 @@ class Summary:
         """The seeds the sweep ran."""
         return sorted({row.seed for row in self.rows})
 
+    @property
+    def outcome(self) -> str:
+        """``learned``, ``fixed``, ``tie`` or ``inconclusive`` (also when an arm is missing)."""
+        if not self.trust.conclusive or self.best_fixed is None or self.best_trainable is None:
+            return "inconclusive"
+        return outcome(self.best_fixed.loss[0], self.best_trainable.loss[0])
+
     def metrics(self) -> dict[str, float]:
         """The parent run's metrics (``best_fixed_*``, ``best_trainable_*``, counts, costs)."""
         out: dict[str, float] = {}
-        for label, group in (("fixed", self.best_fixed), ("trainable", self.best_trainable)):
+        for label, group in (
+            ("fixed", self.best_fixed),
+            ("trainable", self.best_trainable),
+            ("refined", self.best_refined),
+        ):
             if group is None:
                 continue
             out[f"best_{label}_val_loss"] = group.loss[0]
@@ -47,14 +66,17 @@ class Summary:
             spent = [r.seconds for r in self.rows if r.approach == approach and r.ok]
             if spent:
                 out[f"{approach}_train_seconds"] = sum(spent)
-        return out
+        return {**out, **self.trust.metrics()}
 
 
-def summarize(rows: list[Row], basin_tolerance: float, wall_seconds: float = math.nan) -> Summary:
-    """Group a sweep's rows, find the best of each approach and the best basin, and say who won;
-    learned alphas within ``basin_tolerance * max(1, |alpha|)`` of the best share its basin."""
+def summarize(
+    rows: list[Row], basin_tolerance: float, margin: float, wall_seconds: float = math.nan
+) -> Summary:
+    """Group a sweep's rows, find the best of each arm and the best basin, weigh the evidence
+    and say who won; learned alphas within ``basin_tolerance * max(1, |alpha|)`` of the best
+    share its basin; a best result counts when it is ``margin`` below the baseline."""
     groups = groups_of(rows)
-    best_fixed, best_trainable = best(groups, "lambda"), best(groups, "trainable")
+    best_fixed, best_trainable = best(groups, FIXED), best(groups, LEARNED, REFINED)
     true_alpha = next((row.true_alpha for row in rows if row.true_alpha is not None), None)
     in_basin: dict[str, bool] = {}
     if best_trainable is not None:
@@ -63,106 +85,66 @@ def summarize(rows: list[Row], basin_tolerance: float, wall_seconds: float = mat
         for row in rows:
             if row.approach == "trainable" and row.ok:
                 in_basin[row.run_id] = row.learned.distance(center) <= radius
+    scores = {"best fixed": best_fixed, "best learned": best_trainable}
+    trust = assess(rows, {k: g.loss[0] for k, g in scores.items() if g is not None}, margin)
     summary = Summary(
         rows,
         groups,
         best_fixed,
         best_trainable,
+        best(groups, REFINED),
         true_alpha,
         in_basin,
         basin_tolerance,
         wall_seconds,
+        trust,
         [],
         "",
     )
-    summary.headline, summary.verdict = _verdict(summary)
+    noise = _noise(summary)
+    if noise is not None and "NOT larger" in noise:
+        trust.reasons.append("the difference is within the seed-to-seed noise")
+    summary.headline, summary.verdict = _verdict(summary, noise)
     return summary
 
 
-def _ratio_text(worse: float, better: float) -> str:
-    """``3.70x lower``, or the difference when a ratio means nothing."""
-    if better > 0 and math.isfinite(worse / better):
-        return f"{worse / better:.2f}x lower"
-    return f"lower by {worse - better:.3g}"
-
-
-def headline(fixed: float, learned: float, fixed_label: str, fixed_winner: str) -> str:
-    """Which reached the lower validation loss, and by how much; within 1% is a tie."""
-    if abs(fixed - learned) <= 0.01 * min(fixed, learned):
-        return (
-            f"A tie: the learned alpha and {fixed_label} reach the same validation loss "
-            f"({learned:.4g} vs {fixed:.4g}, within 1%)."
-        )
-    if learned < fixed:
-        return (
-            f"Learned alpha wins: validation loss {learned:.4g} vs {fixed:.4g} for "
-            f"{fixed_label} ({_ratio_text(fixed, learned)})."
-        )
-    return (
-        f"{fixed_winner} wins: validation loss {fixed:.4g} vs {learned:.4g} for the learned "
-        f"alpha ({_ratio_text(learned, fixed)})."
-    )
-
-
-def error_text(alpha: Alpha, truth: Alpha | None) -> str:
-    """``, |α − α*| = 0.007`` where the true alpha is known."""
-    if truth is None:
-        return ""
-    return f", |α − α*| = {alpha.distance(truth):.3g}"
-
-
-def truth_and_failures(truth: Alpha | None, rows: list[Row], noun: str) -> list[str]:
-    """Verdict lines naming the true alpha and the runs that did not finish."""
-    lines = [f"True alpha: {truth}."] if truth is not None else []
-    failed = [row for row in rows if not row.ok]
-    if failed:
-        lines.append(
-            f"{len(failed)} {noun}(s) did not finish: "
-            + "; ".join(f"{row.name}: {row.error or row.status}" for row in failed[:5])
-            + ("; ..." if len(failed) > 5 else "")
-            + "."
-        )
-    return lines
-
-
-def _verdict(s: Summary) -> tuple[str, list[str]]:
-    """The headline and the verdict's lines."""
-    lines: list[str] = []
+def _face_value(s: Summary) -> str:
     fixed, learned = s.best_fixed, s.best_trainable
-    n_fixed = sum(1 for g in s.groups if g.approach == "lambda")
-    n_starts = sum(1 for g in s.groups if g.approach == "trainable")
-    if fixed is None and learned is None:
-        return "No run finished: nothing to compare.", ["Every run failed; see the table."]
     if fixed is not None and learned is not None:
-        title = headline(fixed.loss[0], learned.loss[0], "the best fixed alpha", "Fixed alpha")
-    elif fixed is not None:
-        title = f"Only fixed-alpha runs: the best reached validation loss {fixed.loss[0]:.4g}."
-    else:
-        title = f"Only trainable runs: the best reached validation loss {learned.loss[0]:.4g}."
+        return headline(fixed.loss[0], learned.loss[0], "the best fixed alpha", "Fixed alpha")
+    if fixed is not None:
+        return f"Only fixed-alpha runs: the best reached validation loss {fixed.loss[0]:.4g}."
+    return f"Only trainable runs: the best reached validation loss {learned.loss[0]:.4g}."
 
-    truth = s.true_alpha
 
+def _arm_lines(s: Summary) -> list[str]:
+    """One line per arm: its best result, and where the learned alphas ended."""
+    truth, lines = s.true_alpha, []
+    counts = {arm: sum(1 for g in s.groups if g.arm == arm) for arm in (FIXED, LEARNED, REFINED)}
+    fixed = s.best_fixed
     if fixed is not None:
         lines.append(
-            f"Best fixed alpha (of {n_fixed} grid points): {fixed.start}, "
+            f"Best fixed alpha (of {counts[FIXED]} grid points): {fixed.start}, "
             f"val_loss {fixed.loss[0]:.4g}{error_text(fixed.start, truth)}."
         )
-    if learned is not None:
+    for arm, label in ((LEARNED, "from the grid's starts"), (REFINED, "from the best grid cells")):
+        group = best(s.groups, arm)
+        if group is None:
+            continue
         lines.append(
-            f"Best learned alpha: {learned.learned} "
-            f"(started at {learned.start}), val_loss {learned.loss[0]:.4g}"
-            f"{error_text(learned.learned, truth)}."
+            f"Best learned alpha {label} (of {counts[arm]}): {group.learned} (started at "
+            f"{group.start}), val_loss {group.loss[0]:.4g}{error_text(group.learned, truth)}."
         )
-        reached = sum(s.in_basin.values())
-        finished = len(s.in_basin)
+    if s.best_trainable is not None:
+        center = s.best_trainable.learned
         others = [
             row
             for row in s.rows
             if row.approach == "trainable" and row.ok and not s.in_basin[row.run_id]
         ]
         text = (
-            f"{reached} of {finished} trainable runs ({n_starts} starts) reached the best basin "
-            f"(within {s.basin_tolerance:g}·max(1,|α|) of {learned.learned})"
+            f"{sum(s.in_basin.values())} of {len(s.in_basin)} trainable runs reached the best basin"
+            f" (within {s.basin_tolerance:g}·max(1,|α|) of {center})"
         )
         if others:
             worst = max(others, key=lambda r: r.final_val_loss)
@@ -171,17 +153,31 @@ def _verdict(s: Summary) -> tuple[str, list[str]]:
                 f"{worst.start} with val_loss {worst.final_val_loss:.4g}"
             )
         lines.append(text + ".")
-    lines += truth_and_failures(truth, s.rows, "run")
+    return lines
+
+
+def _verdict(s: Summary, noise: str | None) -> tuple[str, list[str]]:
+    """The headline and the verdict's lines."""
+    if s.best_fixed is None and s.best_trainable is None:
+        return "No run finished: nothing to compare.", ["Every run failed; see the table."]
+    best_losses = {"best fixed": s.best_fixed, "best learned": s.best_trainable}
+    scored = {k: g.loss[0] for k, g in best_losses.items() if g is not None}
+    lines = _arm_lines(s) + s.trust.lines(scored)
+    lines += truth_and_failures(s.true_alpha, s.rows, "run")
     lines.append(_cost_line(s))
-    lines.append(_noise_line(s))
-    return title, lines
+    lines.append(
+        noise
+        or "One seed: the difference is not checked against seed-to-seed noise "
+        "(add seed=0,1,2, or use +sweep=alpha_seeds)."
+    )
+    return qualified(_face_value(s), s.trust), lines
 
 
 def _cost_line(s: Summary) -> str:
-    """How many runs of each approach, their training time, and the wall time."""
+    """How many runs of each arm, their training time, and the wall time."""
     parts = []
-    for approach, label in (("lambda", "fixed"), ("trainable", "trainable")):
-        rows = [row for row in s.rows if row.approach == approach]
+    for arm, label in ((FIXED, "fixed"), (LEARNED, "trainable"), (REFINED, "refinement")):
+        rows = [row for row in s.rows if row.arm == arm]
         if rows:
             spent = sum(row.seconds for row in rows if math.isfinite(row.seconds))
             parts.append(f"{len(rows)} {label} runs, {spent:.1f} s of training")
@@ -189,14 +185,12 @@ def _cost_line(s: Summary) -> str:
     return "Cost: " + "; ".join(parts) + wall + "."
 
 
-def _noise_line(s: Summary) -> str:
-    """Whether fixed-vs-learned is larger than the seed-to-seed noise (paired over seeds)."""
+def _noise(s: Summary) -> str | None:
+    """Whether fixed-vs-learned is larger than the seed-to-seed noise (paired over seeds);
+    None with one seed."""
     fixed, learned = s.best_fixed, s.best_trainable
     if len(s.seeds) < 2:
-        return (
-            "One seed: the difference is not checked against seed-to-seed noise "
-            "(add seed=0,1,2, or use +sweep=alpha_seeds)."
-        )
+        return None
     if fixed is None or learned is None:
         return f"{len(s.seeds)} seeds."
     f_seeds, l_seeds = fixed.by_seed(), learned.by_seed()

@@ -4,6 +4,7 @@
 ERROR = "alphalab.error"
 KIND = "alphalab.kind"  # run | sweep | search | trial | reference
 JOB_KEY = "alphalab.job_key"
+WARM_START = "alphalab.warm_start"  # the run whose weights a refinement started from
 SWEEP_NAME = "alphalab.sweep_name"
 APPROACH = "alphalab.approach"
 TRIAL_ID = "alphalab.trial_id"
@@ -11,6 +12,8 @@ TUNER_STATUS = "keras_tuner.status"
 PARENT = "mlflow.parentRunId"
 RUN_NAME = "mlflow.runName"
 NOTE = "mlflow.note.content"
+VERDICT_TAG = "alphalab.verdict"  # learned | fixed | tie | inconclusive
+INCONCLUSIVE = "alphalab.inconclusive"  # why, when it is
 
 # Params of every run (besides the flattened config)
 TRUE_REAL = "true_alpha_real"
@@ -28,6 +31,8 @@ ALPHA_ERROR = "alpha_error"
 TRAIN_SECONDS = "train_seconds"
 EPOCHS_RUN = "epochs_run"
 TUNER_SCORE = "tuner_score"
+BASELINE = "baseline_val_loss"  # predicting the training mean, on the same validation rows
+CONVERGED = "converged"  # 1 when the validation loss had stopped falling, else 0
 
 # Artifacts
 CONFIG = "config.yaml"

@@ -1,0 +1,84 @@
+"""When a verdict cannot be trusted: no approach beats the baseline (predicting the training
+mean on the same validation rows) by the margin, most runs had not converged, or the difference
+is within the seed-to-seed noise."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+from alphalab.results.rows import Row
+
+
+@dataclass
+class Trust:
+    """The evidence behind a verdict, and the reasons (if any) it is inconclusive."""
+
+    baseline: float  # mean over finished runs of their baseline validation loss
+    margin: float  # a best result must be at least this fraction below the baseline
+    finished: int
+    unconverged: int
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def conclusive(self) -> bool:
+        """Whether the comparison can be taken as the answer."""
+        return not self.reasons
+
+    def beats(self, loss: float) -> bool:
+        """Whether ``loss`` is at least ``margin`` below the baseline."""
+        return math.isfinite(self.baseline) and loss <= (1 - self.margin) * self.baseline
+
+    def lines(self, best: dict[str, float]) -> list[str]:
+        """Verdict lines on the baseline and on convergence (``best``: label -> loss)."""
+        out = []
+        if math.isfinite(self.baseline):
+            scored = ", ".join(
+                f"{label} {loss:.4g} ({'beats it' if self.beats(loss) else 'does not beat it'})"
+                for label, loss in best.items()
+            )
+            out.append(
+                f"Baseline (predicting the training mean on the same validation rows): val_loss "
+                f"{self.baseline:.4g}; a result counts when it is at least {self.margin:.0%} "
+                f"lower: {scored}."
+            )
+        if self.finished:
+            out.append(
+                f"Convergence: {self.finished - self.unconverged} of {self.finished} finished runs "
+                "had converged (validation loss no longer falling by more than 1% over their last "
+                "10% of epochs)."
+            )
+        return out
+
+    def metrics(self) -> dict[str, float]:
+        """The parent run's metrics on the evidence."""
+        return {
+            "baseline_val_loss": self.baseline,
+            "converged_runs": self.finished - self.unconverged,
+            "unconverged_runs": self.unconverged,
+            "conclusive": float(self.conclusive),
+        }
+
+
+def assess(rows: list[Row], best: dict[str, float], margin: float) -> Trust:
+    """Judge the evidence: ``best`` maps each approach's label to its best validation loss."""
+    finished = [row for row in rows if row.ok]
+    baselines = [row.baseline for row in finished if math.isfinite(row.baseline)]
+    baseline = statistics.fmean(baselines) if baselines else math.nan
+    unconverged = sum(1 for row in finished if row.converged is False)
+    trust = Trust(baseline, margin, len(finished), unconverged)
+    if baselines and not baseline > 0:
+        trust.reasons.append(
+            f"the baseline's loss is {baseline:.4g}: with this loss, beating it means nothing"
+        )
+    elif best and math.isfinite(baseline) and not any(map(trust.beats, best.values())):
+        trust.reasons.append(
+            f"no approach beats the baseline (predicting the training mean, val_loss "
+            f"{baseline:.4g}) by {margin:.0%}"
+        )
+    if finished and unconverged > len(finished) / 2:
+        trust.reasons.append(
+            f"{unconverged} of {len(finished)} runs had not converged (train longer: train.epochs)"
+        )
+    return trust

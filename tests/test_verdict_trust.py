@@ -1,0 +1,94 @@
+"""A verdict says when it can't be trusted, and grid-then-learn (sweep.refine) is recorded as
+such: real sweeps as subprocesses."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import all_runs, client, run_experiment, store_uri
+
+pytestmark = pytest.mark.slow
+
+
+def sweep_runs(folder: Path):
+    runs = all_runs(store_uri(folder))
+    (parent,) = [r for r in runs if r.data.tags.get("alphalab.kind") == "sweep"]
+    return parent, [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+
+
+def comparison(folder: Path, parent) -> list[dict]:
+    local = client(store_uri(folder)).download_artifacts(
+        parent.info.run_id, "comparison.csv", str(folder)
+    )
+    return list(csv.DictReader(io.StringIO(Path(local).read_text())))
+
+
+def test_pure_noise_is_inconclusive_everywhere_the_verdict_goes(tmp_path):
+    result = run_experiment(
+        tmp_path, "+sweep=alpha", "task=loader", "task.loader=tests.user_data.pure_noise",
+        "formula=oscillation", "alpha.real=0.2,1.0", "alpha.imag=1.0,2.0", "train.epochs=10",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    parent, children = sweep_runs(tmp_path)
+    assert len(children) == 8
+    verdict_line = next(
+        line for line in result.stdout.splitlines() if "Taken at face value" in line
+    )
+    assert verdict_line.startswith("Inconclusive: no approach beats the baseline")
+    tags, metrics = parent.data.tags, parent.data.metrics
+    assert tags["alphalab.verdict"] == "inconclusive"
+    assert "baseline" in tags["alphalab.inconclusive"]
+    assert tags["mlflow.note.content"].split("**")[1].startswith("Inconclusive")
+    assert metrics["conclusive"] == 0.0
+    best = min(metrics["best_fixed_val_loss"], metrics["best_trainable_val_loss"])
+    assert best > 0.9 * metrics["baseline_val_loss"]
+    rows = comparison(tmp_path, parent)
+    assert {float(r["baseline_val_loss"]) for r in rows} == {metrics["baseline_val_loss"]}
+    assert {r["converged"] for r in rows} <= {"0", "1"}
+
+
+def test_the_default_task_is_still_a_clear_win_for_the_learned_alpha(tmp_path):
+    result = run_experiment(tmp_path, "+sweep=alpha", "alpha.real=0.2,1.0", "alpha.imag=1.0,2.8")
+    assert result.returncode == 0, result.stderr[-3000:]
+    parent, _ = sweep_runs(tmp_path)
+    assert parent.data.tags["alphalab.verdict"] == "learned"
+    assert parent.data.metrics["conclusive"] == 1.0
+    assert parent.data.metrics["unconverged_runs"] == 0
+    assert "\nLearned alpha wins: " in result.stdout
+
+
+def test_refinement_learns_from_the_best_grid_cells_warm_started(tmp_path):
+    result = run_experiment(
+        tmp_path, "+sweep=alpha", "+debug=fast", "approach=lambda", "model.head=gain",
+        "alpha.real=0.4,0.8", "alpha.imag=1.6,2.2", "sweep.refine=2", "sweep.name=refined",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    parent, children = sweep_runs(tmp_path)
+    grid = [c for c in children if c.data.tags["alphalab.kind"] == "run"]
+    refined = [c for c in children if c.data.tags["alphalab.kind"] == "refine"]
+    assert len(grid) == 4 and len(refined) == 2
+    best_two = sorted(grid, key=lambda c: c.data.metrics["final_val_loss"])[:2]
+    by_source = {c.data.tags["alphalab.warm_start"]: c for c in refined}
+    assert set(by_source) == {c.info.run_id for c in best_two}
+    for source in best_two:
+        run = by_source[source.info.run_id]
+        assert run.info.status == "FINISHED" and run.data.params["approach"] == "trainable"
+        for key in ("alpha_real", "alpha_imag", "seed"):
+            assert run.data.params[key] == source.data.params[key]
+    arms = {r["run_id"]: r["arm"] for r in comparison(tmp_path, parent)}
+    assert sorted(arms.values()) == ["fixed"] * 4 + ["refined"] * 2
+    assert "best_refined_val_loss" in parent.data.metrics
+    assert "from the best grid cells" in parent.data.tags["mlflow.note.content"]
+
+    again = run_experiment(
+        tmp_path, "+sweep=alpha", "+debug=fast", "approach=lambda", "model.head=gain",
+        "alpha.real=0.4,0.8", "alpha.imag=1.6,2.2", "sweep.refine=2", "sweep.name=refined",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    _, after = sweep_runs(tmp_path)
+    assert len(after) == 6  # resumed: nothing trained twice, refinements included
+    assert again.stdout.count("skipped (finished before)") == 6
