@@ -40,3 +40,16 @@ def test_a_reused_model_reproduces_a_fresh_one(store, approach, first, between):
     assert metrics(store, other.run_id) != metrics(store, fresh.run_id)
     for key in ("loss", "val_loss"):
         assert history(store, again.run_id, key) == history(store, fresh.run_id, key)
+
+
+def test_a_reused_model_saves_its_own_starting_alpha(store, tmp_path):
+    import keras
+
+    import alphalab.layers  # noqa: F401 - registers ComplexAlpha for loading
+
+    common = ["+debug=fast", "approach=trainable", f"tracking.uri={store}"]
+    run_job(run_spec(compose([*common, "alpha.real=0.3", "alpha.imag=1.2"])))
+    second = run_job(run_spec(compose([*common, "alpha.real=1.1", "alpha.imag=2.6"])))
+    local = client(store).download_artifacts(second.run_id, "model.keras", str(tmp_path))
+    layer = keras.saving.load_model(local, safe_mode=True).get_layer("alpha")
+    assert (layer.alpha_real, layer.alpha_imag) == (1.1, 2.6)

@@ -33,14 +33,14 @@ def replace_section(text: str, name: str, body: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
 
 
-def run_sweep(folder: Path) -> tuple[str, float, str]:
-    """The default sweep as a user runs it; returns its console output, wall time, store."""
+def run_sweep(folder: Path, sweep: str = "+sweep=alpha") -> tuple[str, float, str]:
+    """A sweep as a user runs it; returns its console output, wall time, store."""
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     cmd = [
         sys.executable,
         "-m",
         "experiments.run",
-        "+sweep=alpha",
+        sweep,
         f"tracking.uri={uri}",
         f"hydra.sweep.dir={folder / 'hydra'}",
     ]
@@ -54,7 +54,7 @@ def run_sweep(folder: Path) -> tuple[str, float, str]:
     return result.stdout, seconds, uri
 
 
-def console_excerpt(stdout: str, seconds: float) -> str:
+def console_excerpt(stdout: str, seconds: float, sweep: str = "+sweep=alpha") -> str:
     """The sweep's console output as README shows it: start, a few progress lines, the end."""
     lines = [line for line in stdout.splitlines() if not line.startswith("MLflow: parent run")]
     progress = [i for i, line in enumerate(lines) if line.startswith("[")]
@@ -66,7 +66,7 @@ def console_excerpt(stdout: str, seconds: float) -> str:
         shown.pop()
     text = "\n".join(line.replace(str(ROOT), "<project>") for line in shown)
     return (
-        f"```\n$ python -m experiments.run +sweep=alpha\n{text}\n```\n\nWall time: {seconds:.0f} s."
+        f"```\n$ python -m experiments.run {sweep}\n{text}\n```\n\nWall time: {seconds:.0f} s."
     )
 
 
@@ -100,8 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.dev.readme", description=__doc__)
     parser.add_argument("--benchmark", type=Path, default=ROOT / "mlruns" / "benchmark.json")
     parser.add_argument("--skip-sweep", action="store_true", help="only the performance table")
+    parser.add_argument("--example", action="store_true", help="also +sunspots=sweep")
     args = parser.parse_args(argv)
     text = README.read_text()
+    if args.example:
+        with tempfile.TemporaryDirectory(prefix="alphalab-readme-") as tmp:
+            stdout, seconds, uri = run_sweep(Path(tmp), "+sunspots=sweep")
+            parent_landscape(uri, FIGURES / "sunspots-landscape.png")
+        excerpt = console_excerpt(stdout, seconds, "+sunspots=sweep")
+        text = replace_section(text, "sunspots", excerpt)
+        print(f"sunspots example: {seconds:.0f} s")
     if not args.skip_sweep:
         FIGURES.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="alphalab-readme-") as tmp:

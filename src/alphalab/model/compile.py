@@ -9,7 +9,7 @@ from keras import ops
 from alphalab.config.spec import FormulaSpec, ModelSpec, TrainSpec
 from alphalab.layers import is_alpha
 from alphalab.losses import RealPart
-from alphalab.model.build import build, is_stacked
+from alphalab.model.build import alpha_layers, build, is_stacked
 from alphalab.optimizers import with_alpha_rate
 
 
@@ -130,6 +130,8 @@ def compiled_model(
         _COMPILED[key] = twin
         return twin
     model.set_weights(twin.get_weights())
+    for cached, fresh in zip(alpha_layers(model), alpha_layers(twin), strict=True):
+        cached.alpha_real, cached.alpha_imag = fresh.alpha_real, fresh.alpha_imag  # its config
     for variable in model.optimizer.variables:
         if variable.name != "learning_rate":  # a constant rate is a variable too: keep it
             variable.assign(ops.zeros_like(variable))
