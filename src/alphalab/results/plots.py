@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alphalab.results.rows import FIXED
+from alphalab.results.rows import FIXED, REFINED
 from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
 
@@ -22,7 +22,7 @@ def _figure():
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8.5, 6.5), dpi=110)
-    fig.subplots_adjust(left=0.09, right=0.97, top=0.86, bottom=0.19)
+    fig.subplots_adjust(left=0.11, right=0.97, top=0.86, bottom=0.19)
     return fig, fig.add_subplot()
 
 
@@ -151,8 +151,14 @@ def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> None:
             xytext=(row.start[index], row.final_val_loss),
             arrowprops={"arrowstyle": "->", "color": color, "lw": 1.2},
         )
-        ax.plot(row.learned[index], row.final_val_loss, "o", color=color, mec="black")
-    ax.plot([], [], "o", color=BASIN_COLOR, mec="black", label="learned alpha (arrow from start)")
+        marker, size = ("*", 14) if row.arm == REFINED else ("o", 7)
+        ax.plot(row.learned[index], row.final_val_loss, marker, color=color, mec="black", ms=size)
+    ax.plot([], [], "o", color=BASIN_COLOR, mec="black", label="learned alpha, best basin")
+    ax.plot([], [], "o", color=ELSEWHERE_COLOR, mec="black", label="learned alpha, elsewhere")
+    if any(row.arm == REFINED for row in summary.rows):
+        ax.plot([], [], "*", color="gray", mec="black", ms=12, label="learned from a best cell")
+    if math.isfinite(summary.trust.baseline):
+        ax.axhline(summary.trust.baseline, color="gray", ls=":", label="baseline (training mean)")
     if summary.true_alpha is not None:
         ax.axvline(summary.true_alpha[index], color="gold", ls="--", label="true alpha")
     ax.set_yscale("log")

@@ -46,8 +46,8 @@ class Trust:
         if self.finished:
             out.append(
                 f"Convergence: {self.finished - self.unconverged} of {self.finished} finished runs "
-                "had converged (validation loss no longer falling by more than 1% over their last "
-                "10% of epochs)."
+                "had converged (over the last 10% of their learning-rate budget, validation loss "
+                "fell by at most 2% and a learned alpha moved by at most 1%)."
             )
         return out
 

@@ -123,8 +123,13 @@ def _arm_lines(s: Summary) -> list[str]:
     counts = {arm: sum(1 for g in s.groups if g.arm == arm) for arm in (FIXED, LEARNED, REFINED)}
     fixed = s.best_fixed
     if fixed is not None:
+        chosen = (
+            f"the best of {counts[FIXED]} grid points on these validation rows, which flatters it"
+            if counts[FIXED] > 1
+            else "the only grid point"
+        )
         lines.append(
-            f"Best fixed alpha (of {counts[FIXED]} grid points): {fixed.start}, "
+            f"Best fixed alpha ({chosen}): {fixed.start}, "
             f"val_loss {fixed.loss[0]:.4g}{error_text(fixed.start, truth)}."
         )
     for arm, label in ((LEARNED, "from the grid's starts"), (REFINED, "from the best grid cells")):
