@@ -65,9 +65,7 @@ def console_excerpt(stdout: str, seconds: float, sweep: str = "+sweep=alpha") ->
     while shown and not shown[-1].strip():
         shown.pop()
     text = "\n".join(line.replace(str(ROOT), "<project>") for line in shown)
-    return (
-        f"```\n$ python -m experiments.run {sweep}\n{text}\n```\n\nWall time: {seconds:.0f} s."
-    )
+    return f"```\n$ python -m experiments.run {sweep}\n{text}\n```\n\nWall time: {seconds:.0f} s."
 
 
 def parent_landscape(uri: str, out: Path) -> None:

@@ -82,7 +82,7 @@ class JobResult:
         return "\n".join(lines)
 
 
-def _finished_before(tracker: Tracker, parent_id: str, key: str, context: SweepContext | None):
+def finished_before(tracker: Tracker, parent_id: str, key: str, context: SweepContext | None):
     """The FINISHED child of an earlier session for this job, if any (resume skips it)."""
     known = context is not None and context.parent_id == parent_id
     if known and context.finished_before(key) is False:
@@ -90,7 +90,8 @@ def _finished_before(tracker: Tracker, parent_id: str, key: str, context: SweepC
     return tracker.finished_child(parent_id, key)
 
 
-def _skipped(spec: RunSpec, key: str, tracker: Tracker, done) -> JobResult:
+def skipped(spec: RunSpec, key: str, tracker: Tracker, done) -> JobResult:
+    """The result of a job that FINISHED in an earlier session (resume does not rerun it)."""
     metrics = done.data.metrics
     return JobResult(
         job_key=key,
@@ -122,9 +123,9 @@ def run_job(
     tracker = tracker_for(spec.tracking)
     key = job_key(spec.config) if warm_start is None else f"{kind}-{warm_start.job_key}"
     if parent_id:
-        done = _finished_before(tracker, parent_id, key, context)
+        done = finished_before(tracker, parent_id, key, context)
         if done is not None:
-            return _skipped(spec, key, tracker, done)
+            return skipped(spec, key, tracker, done)
 
     import logging
 

@@ -118,11 +118,18 @@ def run_metrics(
     return metrics
 
 
+def config_yaml(spec: RunSpec) -> str:
+    """The resolved config as ``config.yaml`` holds it (libyaml's dumper where installed: a
+    population writes thousands)."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(spec.config, Dumper=dumper, sort_keys=False)
+
+
 def write_artifacts(folder: Path, spec: RunSpec, model) -> None:
     """``config.yaml`` (resolved), ``weights.json`` (every weight by name) and ``model.keras``."""
     from alphalab.model.build import weights_by_name
 
-    (folder / names.CONFIG).write_text(yaml.safe_dump(spec.config, sort_keys=False))
+    (folder / names.CONFIG).write_text(config_yaml(spec))
     (folder / names.WEIGHTS).write_text(json.dumps(weights_by_name(model), indent=2))
     model.save(folder / names.MODEL)
 

@@ -5,6 +5,7 @@ that alpha is the only difference between the two approaches."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import keras
 from keras import ops
@@ -75,7 +76,8 @@ def build(
     layer = alpha_layer(approach, formula, alpha)
     if spec.builder is None:
         try:
-            model = standard_model(layer, input_shape, spec.head, spec.output)
+            with fresh_names():
+                model = standard_model(layer, input_shape, spec.head, spec.output)
         except Exception as exc:  # noqa: BLE001 - the user's formula can fail in any way
             raise ConfigError(
                 f"formula: '{formula.name}' fails on x with {_columns(input_shape)}: "
@@ -90,13 +92,32 @@ def build(
         return model, layer
     builder = import_callable(spec.builder)
     try:
-        model = builder(layer, input_shape, **spec.kwargs)
+        with fresh_names():
+            model = builder(layer, input_shape, **spec.kwargs)
     except Exception as exc:  # noqa: BLE001 - the user's code can fail in any way
         raise ConfigError(
             f"model.builder: '{spec.builder}' raised {type(exc).__name__}: {first_line(exc)}"
         ) from None
     check_built(model, layer, spec, has_imag, input_shape)
     return model, layer
+
+
+@contextmanager
+def fresh_names() -> Iterator[None]:
+    """Keras's automatic names start again inside (``dense``, not ``dense_7``): a run's weights
+    keep the names a fresh process would give them, however many models this one built before."""
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.utils.naming import reset_uids
+    except ImportError:  # a Keras without them: names as Keras gives them
+        yield
+        return
+    saved = global_state.get_global_attribute("object_name_uids")
+    reset_uids()
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute("object_name_uids", saved)
 
 
 def check_built(model, layer, spec: ModelSpec, has_imag: bool, input_shape: tuple) -> None:

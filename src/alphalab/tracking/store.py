@@ -103,14 +103,18 @@ class Tracker:
             return found.experiment_id
 
     # --- runs -----------------------------------------------------------------------------
-    def create_run(self, name: str, tags: dict[str, str], parent_id: str | None = None) -> str:
-        """A new RUNNING run (a child of ``parent_id`` if given); returns its id."""
-        tags = {
+    @staticmethod
+    def default_tags() -> dict[str, str]:
+        """The tags MLflow's own tools give every run: who ran it, from where."""
+        return {
             "mlflow.user": getpass.getuser(),
             "mlflow.source.name": "experiments.run",
             "mlflow.source.type": "LOCAL",
-            **tags,
         }
+
+    def create_run(self, name: str, tags: dict[str, str], parent_id: str | None = None) -> str:
+        """A new RUNNING run (a child of ``parent_id`` if given); returns its id."""
+        tags = {**self.default_tags(), **tags}
         if parent_id:
             tags[names.PARENT] = parent_id
         return self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id

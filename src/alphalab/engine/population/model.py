@@ -1,0 +1,225 @@
+"""One Keras model for a whole population: K members that differ only in approach and alpha.
+
+The built-in architecture is vectorised: one layer holds the K alphas (the learned ones in a
+trainable variable marked as alpha, the fixed ones in a frozen one) and the formula broadcasts
+x (batch, 1) against alpha (K,) to (batch, K). A user's model (or a formula that does not
+broadcast) becomes K copies side by side, sharing the input. Either way the outputs are
+(batch, K, d) per part and ``PopulationModel`` minimises the sum of the members' own losses:
+Adam and SGD update every weight from its own gradient, so a member trains exactly as alone.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from alphalab import formulas
+from alphalab.config import ConfigError
+from alphalab.config.spec import RunSpec
+from alphalab.layers import mark_alpha
+from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, build
+
+
+class PopulationAlpha(keras.layers.Layer):
+    """K alphas side by side: members ``[0, n_learned)`` learn theirs, the others keep theirs
+    (two variables, so that the backward pass runs through the learned columns only)."""
+
+    def __init__(self, formula, alphas, n_learned: int, formula_kwargs=None, **kwargs):
+        super().__init__(**kwargs)
+        self.formula = formula
+        self.alphas = np.asarray(alphas, dtype="float32").reshape(-1, 2)
+        self.n_learned = int(n_learned)
+        self.formula_kwargs = dict(formula_kwargs or {})
+
+    def build(self, input_shape):
+        """A trainable (n_learned, 2) variable marked as alpha, a frozen one for the rest."""
+        n = self.n_learned
+        self.learned = self.add_weight(
+            name="learned", shape=(n, 2), initializer=keras.initializers.Constant(self.alphas[:n])
+        )
+        mark_alpha(self.learned)
+        self.fixed = self.add_weight(
+            name="fixed",
+            shape=(len(self.alphas) - n, 2),
+            initializer=keras.initializers.Constant(self.alphas[n:]),
+            trainable=False,
+        )
+
+    def kernel(self):
+        """All K alphas, learned members first."""
+        return ops.concatenate([self.learned, self.fixed], axis=0)
+
+    def call(self, inputs):
+        """The formula at every member's alpha: two (batch, K) parts."""
+        parts = [
+            self.formula(inputs, alpha[:, 0], alpha[:, 1], **self.formula_kwargs)
+            for alpha in (self.learned, self.fixed)
+            if alpha.shape[0]
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        return tuple(ops.concatenate([a, b], axis=1) for a, b in zip(*parts, strict=True))
+
+
+class PopulationGain(keras.layers.Layer):
+    """K complex gains, one per member, each starting at 1 (the built-in ``gain`` head)."""
+
+    def __init__(self, members: int, **kwargs):
+        super().__init__(**kwargs)
+        self.members = members
+
+    def build(self, input_shape):
+        """The (K, 2) kernel."""
+        start = np.tile([[1.0, 0.0]], (self.members, 1))
+        self.kernel = self.add_weight(
+            name="kernel", shape=(self.members, 2), initializer=keras.initializers.Constant(start)
+        )
+
+    def call(self, inputs):
+        """Each member's ``c * (real + i*imag)``."""
+        real, imag = inputs
+        c_real, c_imag = self.kernel[:, 0], self.kernel[:, 1]
+        return c_real * real - c_imag * imag, c_real * imag + c_imag * real
+
+
+class MemberMean(keras.metrics.Metric):
+    """Keras's own loss tracker (a mean weighted by batch size), one entry per member."""
+
+    def __init__(self, members: int, name: str = "member_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.total = self.add_variable(shape=(members,), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, values, sample_weight):
+        """Add a batch's (K,) losses, weighted by its size."""
+        weight = ops.cast(sample_weight, self.dtype)
+        self.total.assign_add(ops.cast(values, self.dtype) * weight)
+        self.count.assign_add(weight)
+
+    def reset_state(self):
+        """Start an epoch."""
+        self.total.assign(ops.zeros_like(self.total))
+        self.count.assign(0.0)
+
+    def result(self):
+        """Each member's mean loss so far."""
+        return ops.divide_no_nan(self.total, self.count)
+
+
+class PopulationModel(keras.Model):
+    """Outputs (batch, K, d) per part; each member's loss is computed as Keras computes a single
+    model's (the loss per part, averaged over the batch, parts summed) and their sum minimised."""
+
+    def __init__(self, *args, members: int, loss: str, parts: tuple[str, ...], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members, self.loss_name, self.parts = members, loss, tuple(parts)
+        self.loss_fn = keras.losses.get(loss)
+        self.tracker = MemberMean(members)
+
+    @property
+    def metrics(self):
+        """Only the per-member tracker (``fit`` resets it every epoch)."""
+        return [self.tracker]
+
+    def member_losses(self, y, outputs):
+        """(K,): every member's own loss on the batch."""
+        if "stacked" in outputs:
+            pred = outputs["stacked"]
+            pairs = [(y, pred if y.shape[-1] == 2 else pred[..., :1])]
+        else:
+            pairs = [(y[part], outputs[part]) for part in self.parts]
+        total = 0.0
+        for true, pred in pairs:
+            true = ops.broadcast_to(ops.expand_dims(ops.cast(true, pred.dtype), 1), ops.shape(pred))
+            per_sample = self.loss_fn(true, pred)  # (batch, K)
+            total = total + ops.mean(per_sample, axis=0)
+        return total
+
+    def train_step(self, data):
+        """One step on the sum of the members' losses (each member's gradient is its own)."""
+        import tensorflow as tf
+
+        x, y = data
+        with tf.GradientTape() as tape:
+            per_member = self.member_losses(y, self(x, training=True))
+            total = ops.sum(per_member)
+        self.tracker.update_state(per_member, tf.shape(x)[0])
+        if self.trainable_weights:
+            grads = tape.gradient(total, self.trainable_weights)
+            self.optimizer.apply(grads, self.trainable_weights)
+        return {"member_loss": self.tracker.result()}
+
+    def test_step(self, data):
+        """Every member's loss on a validation batch."""
+        import tensorflow as tf
+
+        x, y = data
+        per_member = self.member_losses(y, self(x, training=False))
+        self.tracker.update_state(per_member, tf.shape(x)[0])
+        return {"member_loss": self.tracker.result()}
+
+
+def parts_of(spec: RunSpec, has_imag: bool) -> tuple[str, ...]:
+    """The parts a member's loss sums over."""
+    if spec.output == "stacked":
+        return ("stacked",)
+    return ("real", "imag") if has_imag else ("real",)
+
+
+def vectorised(members: list[RunSpec], input_shape: tuple, has_imag: bool):
+    """The built-in architecture for all members at once (inputs, outputs), or None when the
+    formula does not broadcast over members (then the members are built as copies)."""
+    first = members[0]
+    fn = formulas.resolve(first.formula.name)
+    n_learned = sum(1 for m in members if m.approach == "trainable")
+    inputs = keras.Input(input_shape, name="x")
+    alphas = [m.alpha for m in members]
+    layer = PopulationAlpha(fn, alphas, n_learned, first.formula.kwargs, name=ALPHA_LAYER)
+    try:
+        real, imag = layer(inputs)
+    except Exception:  # noqa: BLE001 - a user's formula may not broadcast at all
+        return None
+    if tuple(real.shape[1:]) != (len(members),) or tuple(imag.shape[1:]) != (len(members),):
+        return None
+    if first.head == "gain":
+        real, imag = PopulationGain(len(members), name=HEAD_LAYER)((real, imag))
+    if first.output == "stacked":
+        return inputs, {"stacked": ops.stack([real, imag], axis=-1)}
+    return inputs, {"real": ops.expand_dims(real, -1), "imag": ops.expand_dims(imag, -1)}
+
+
+def copies(members: list[RunSpec], input_shape: tuple, has_imag: bool):
+    """K copies of the run's own model side by side, each built as its single run would build
+    it (same seed, so the same initial weights); returns inputs, outputs and the copies."""
+    inputs = keras.Input(input_shape, name="x")
+    built, stacked = [], {}
+    for k, spec in enumerate(members):
+        keras.utils.set_random_seed(spec.seed)
+        model, _ = build(spec.approach, spec.formula, spec.alpha, spec.model, input_shape, has_imag)
+        model.name = f"member_{k}"  # builders often name every copy alike
+        out = model(inputs)
+        for part, tensor in out.items() if isinstance(out, dict) else [("stacked", out)]:
+            stacked.setdefault(part, []).append(tensor)
+        built.append(model)
+    return inputs, {part: ops.stack(tensors, axis=1) for part, tensors in stacked.items()}, built
+
+
+def population_model(members: list[RunSpec], input_shape: tuple, has_imag: bool):
+    """The population's model (``PopulationModel``, uncompiled) and, for copies, the copies
+    (None when vectorised). Members must be ordered learned first."""
+    graph = None if members[0].model.builder else vectorised(members, input_shape, has_imag)
+    built = None
+    if graph is None:
+        *graph, built = copies(members, input_shape, has_imag)
+    try:
+        model = PopulationModel(
+            *graph,
+            members=len(members),
+            loss=members[0].train.loss,
+            parts=parts_of(members[0], has_imag),
+            name="population",
+        )
+    except ValueError as exc:
+        raise ConfigError(f"model: cannot train these jobs as one population: {exc}") from None
+    return model, built
