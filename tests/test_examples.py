@@ -25,7 +25,12 @@ def test_the_sunspots_loader_reads_the_bundled_series():
 @pytest.mark.slow
 def test_the_sunspots_sweep_runs_with_its_own_builder_and_loader(tmp_path):
     result = run_experiment(
-        tmp_path, "+sunspots=sweep", "alpha.imag=0.56,0.58", "train.epochs=20", "sweep.refine=1"
+        tmp_path,
+        "+sunspots=sweep",
+        "alpha.imag=0.56,0.58",
+        "seed=0",
+        "train.epochs=20",
+        "sweep.refine=1",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     runs = runs_in(tmp_path)

@@ -210,7 +210,9 @@ def finished_runs(db: Path) -> int:
 
 
 def test_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
-    args = [*FAST, "alpha.real=0.3,0.5,0.7,0.9", "alpha.imag=2.0", "sweep.name=resume-me"]
+    # Job by job (the basic launcher); tests/test_population.py kills a population.
+    args = [*FAST, "hydra/launcher=basic", "alpha.real=0.3,0.5,0.7,0.9", "alpha.imag=2.0"]
+    args.append("sweep.name=resume-me")
     uri = store_uri(tmp_path)
     proc = sweep(
         tmp_path,

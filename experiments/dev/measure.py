@@ -105,30 +105,68 @@ def _jobs(extra: list[str]) -> list[list[str]]:
 
 
 def measure_sweeps(repeats: int, extra: list[str], parallel: bool) -> dict:
-    """The sweep through the harness, as a bare Keras loop, and on 2 joblib workers."""
+    """The sweep through the population launcher (the default), job by job through the basic
+    launcher, as a bare Keras loop, and on 2 joblib workers; interleaved, each on its own store."""
     jobs = _jobs(extra)
-    harness, bare, joblib = [], [], []
+    population, harness, bare, joblib, fits = [], [], [], [], []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="alphalab-bench-") as tmp:
-            harness.append(_sweep(Path(tmp) / "basic", extra))
-            cmd = [sys.executable, "-m", "experiments.dev.measure", json.dumps(jobs)]
+            population.append(_sweep(Path(tmp) / "population", extra))
+            harness.append(_sweep(Path(tmp) / "basic", [*extra, "hydra/launcher=basic"]))
+            cmd = [sys.executable, "-m", "experiments.dev.measure", "bare", json.dumps(jobs)]
             bare.append(_timed(cmd)[0])
+            cmd = [sys.executable, "-m", "experiments.dev.measure", "fits", json.dumps(jobs)]
+            fits.append(json.loads(_timed(cmd)[1].stdout.splitlines()[-1]))
             if parallel:
                 more = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
                 joblib.append(_sweep(Path(tmp) / "joblib", [*extra, *more]))
     out = {
         "jobs": len(jobs),
+        "population_s": population,
         "harness_s": harness,
         "bare_s": bare,
+        "population_median_s": statistics.median(population),
         "harness_median_s": statistics.median(harness),
         "bare_median_s": statistics.median(bare),
+        "fits": fits,
     }
     out["overhead_ratio"] = out["harness_median_s"] / out["bare_median_s"]
+    out["population_speedup"] = out["harness_median_s"] / out["population_median_s"]
+    for key in ("single_fit_s", "population_fit_s"):
+        out[f"{key[:-2]}_median_s"] = statistics.median(f[key] for f in fits)
+    out["population_fit_ratio"] = out["population_fit_median_s"] / out["single_fit_median_s"]
     if parallel:
         out["joblib_s"] = joblib
         out["joblib_median_s"] = statistics.median(joblib)
         out["parallel_speedup"] = out["harness_median_s"] / out["joblib_median_s"]
     return out
+
+
+def measure_big_grid(points: int, repeats: int) -> dict:
+    """A points x points grid with both approaches through the population launcher, end to end,
+    and how many children landed FINISHED."""
+    grid = [
+        "alpha.real=" + ",".join(f"{0.05 + 1.55 * i / (points - 1):.4f}" for i in range(points)),
+        "alpha.imag=" + ",".join(f"{0.5 + 3.0 * i / (points - 1):.4f}" for i in range(points)),
+    ]
+    times, finished = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="alphalab-bench-big-") as tmp:
+            times.append(_sweep(Path(tmp), grid))
+            import sqlite3
+
+            with sqlite3.connect(Path(tmp) / "mlflow.db") as connection:
+                query = (
+                    "SELECT count(*) FROM runs JOIN tags USING (run_uuid) WHERE "
+                    "tags.key = 'mlflow.parentRunId' AND runs.status = 'FINISHED'"
+                )
+                finished.append(connection.execute(query).fetchone()[0])
+    return {
+        "jobs": 2 * points * points,
+        "runs_s": times,
+        "median_s": statistics.median(times),
+        "finished_children": finished,
+    }
 
 
 def _specs(jobs: list[list[str]]) -> list:
@@ -210,5 +248,36 @@ def measure_logging(epochs: int = 30, repeats: int = 30) -> dict:
     }
 
 
-if __name__ == "__main__":  # the bare loop, in a process of its own
-    bare_loop(json.loads(sys.argv[1]))
+def fit_times(jobs: list[list[str]]) -> dict:
+    """One job's fit against the whole population's, each built, compiled and fitted fresh
+    (tracing included), in this process: what a population costs next to a single run."""
+    import keras
+
+    from alphalab.engine.fit import prepare_data
+    from alphalab.engine.population.export import MemberFiles
+    from alphalab.engine.population.model import population_model
+    from alphalab.engine.population.train import Members, compile_population, fit_population
+
+    specs = _specs(jobs)
+    learned_first = sorted(specs, key=lambda s: s.approach != "trainable")
+    start = time.perf_counter()
+    _fresh_fit(learned_first[0])
+    single = time.perf_counter() - start
+    first = learned_first[0]
+    keras.utils.set_random_seed(first.seed)
+    data = prepare_data(first)
+    shape, has_imag = data.train.input_shape, data.train.has_imag
+    steps = first.train.total_steps(len(data.train.x))
+    paths = MemberFiles(shape, has_imag, steps).paths(learned_first)
+    start = time.perf_counter()
+    model, built = population_model(learned_first, shape, has_imag)
+    compile_population(model, first, steps)
+    fit_population(model, Members(model, learned_first, built, paths), data, first)
+    return {"single_fit_s": single, "population_fit_s": time.perf_counter() - start}
+
+
+if __name__ == "__main__":  # a measurement in a process of its own
+    if sys.argv[1] == "bare":
+        bare_loop(json.loads(sys.argv[2]))
+    else:
+        print(json.dumps(fit_times(json.loads(sys.argv[2]))))

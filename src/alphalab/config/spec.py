@@ -129,6 +129,10 @@ class RunSpec:
         config["alpha"] = {"real": float(alpha[0]), "imag": float(alpha[1])}
         return replace(self, approach=approach, alpha=Alpha(*map(float, alpha)), config=config)
 
+    def with_seed(self, seed: int) -> RunSpec:
+        """The same run with another seed."""
+        return replace(self, seed=seed, config={**self.config, "seed": seed})
+
 
 @dataclass(frozen=True)
 class SweepSpec:

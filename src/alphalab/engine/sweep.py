@@ -104,6 +104,27 @@ def share_cores(workers: int) -> None:
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", threads)
 
 
+def report_population(context: SweepContext, results: list) -> None:
+    """One line for a whole population (too many members for a line each): how many finished,
+    the best validation loss, the time so far."""
+    done = 0
+    for result in results:
+        done = context.mark_done(result.job_key)
+    elapsed = time.time() - context.started
+    counts: dict[str, int] = {}
+    for result in results:
+        status = "skipped" if result.skipped else result.status
+        counts[status] = counts.get(status, 0) + 1
+    finite = [r.final_val_loss for r in results if math.isfinite(r.final_val_loss)]
+    best = f"best val_loss {min(finite):.4g}" if finite else "no finite val_loss"
+    tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    print(
+        f"[{done:>3}/{context.total}] population of {len(results)}: {tally}; {best}; "
+        f"elapsed {elapsed:5.0f}s",
+        flush=True,
+    )
+
+
 def report_progress(
     context: SweepContext, key: str, name: str, loss: float, status: str, error: str | None
 ) -> None:

@@ -12,6 +12,7 @@ from alphalab.results.rows import FIXED, REFINED
 from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
 
+LABELLED_CELLS = 100  # beyond this many grid cells, no value labels and thinner paths
 BASIN_COLOR = "#1a9850"
 ELSEWHERE_COLOR = "#d73027"
 
@@ -81,10 +82,17 @@ def _draw_heatmap(ax, fig, fixed, reals, imags, LogNorm) -> None:
         grid[i, j] = group.loss[0]
     positive = grid[np.isfinite(grid) & (grid > 0)]
     norm = LogNorm(positive.min(), positive.max()) if positive.size else None
-    mesh = ax.pcolormesh(
-        _edges(reals), _edges(imags), grid, cmap="viridis_r", norm=norm, shading="flat"
-    )
+    if len(fixed) > LABELLED_CELLS and np.isfinite(grid).all():  # fine grids: a smooth map
+        mesh = ax.pcolormesh(reals, imags, grid, cmap="viridis_r", norm=norm, shading="gouraud")
+        ax.set_xlim(reals[0], reals[-1])
+        ax.set_ylim(imags[0], imags[-1])
+    else:
+        mesh = ax.pcolormesh(
+            _edges(reals), _edges(imags), grid, cmap="viridis_r", norm=norm, shading="flat"
+        )
     fig.colorbar(mesh, ax=ax, label="validation loss at fixed alpha (log scale)")
+    if len(fixed) > LABELLED_CELLS:  # the colours say it: labels would not fit
+        return
     dy = (imags[-1] - imags[0]) / max(len(imags) - 1, 1) * 0.3 if len(imags) > 1 else 0.15
     for group in fixed:
         ax.annotate(
@@ -99,23 +107,34 @@ def _draw_heatmap(ax, fig, fixed, reals, imags, LogNorm) -> None:
 
 
 def _draw_trajectories(ax, summary: Summary, paths) -> None:
-    labelled = set()
-    for row in summary.rows:
-        path = paths.get(row.run_id)
-        if not path or not row.ok:
+    """Every learned run's path, one collection per colour (thousands draw in well under a
+    second), its start as a ring and its end as a dot."""
+    from matplotlib.collections import LineCollection
+
+    drawn, many = False, False
+    for near, color, label in (
+        (True, BASIN_COLOR, "learned alpha, best basin"),
+        (False, ELSEWHERE_COLOR, "learned alpha, elsewhere"),
+    ):
+        runs = [
+            paths[row.run_id]
+            for row in summary.rows
+            if row.ok and paths.get(row.run_id) and summary.in_basin.get(row.run_id, False) == near
+        ]
+        if not runs:
             continue
-        xs, ys = zip(*path, strict=True)
-        near = summary.in_basin.get(row.run_id, False)
-        color = BASIN_COLOR if near else ELSEWHERE_COLOR
-        label = "learned alpha, best basin" if near else "learned alpha, elsewhere"
-        ax.plot(
-            xs, ys, "-", color=color, lw=0.9, alpha=0.55, label=None if label in labelled else label
-        )
-        labelled.add(label)
-        ax.plot(xs[0], ys[0], "o", mfc="white", mec=color, ms=4, alpha=0.9)
-        ax.plot(xs[-1], ys[-1], "o", color=color, mec="black", ms=6, zorder=8)
-    if labelled:
+        drawn = True
+        width, alpha = (0.9, 0.55) if len(runs) <= LABELLED_CELLS else (0.5, 0.3)
+        ax.add_collection(LineCollection(runs, colors=color, linewidths=width, alpha=alpha))
+        ax.plot([], [], "-", color=color, label=label)
+        starts, ends = np.array([p[0] for p in runs]), np.array([p[-1] for p in runs])
+        many = many or len(runs) > LABELLED_CELLS
+        if not many:  # on a fine grid the starts are the grid itself
+            ax.scatter(starts[:, 0], starts[:, 1], s=14, facecolors="white", edgecolors=color)
+        ax.scatter(ends[:, 0], ends[:, 1], s=30, color=color, edgecolors="black", zorder=8)
+    if drawn and not many:
         ax.plot([], [], "o", mfc="white", mec="gray", ms=4, label="trainable start")
+    if drawn:
         ax.plot([], [], "o", color="gray", mec="black", ms=6, label="learned alpha (end)")
 
 

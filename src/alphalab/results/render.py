@@ -14,6 +14,8 @@ from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
 
 ARMS = (FIXED, LEARNED, REFINED)
+ROWS_PER_ARM = 50  # an arm with more runs shows its best SHOWN_OF_MANY (and any failed ones)
+SHOWN_OF_MANY = 10
 CSV_COLUMNS = (
     "run_name",
     "approach",
@@ -50,7 +52,8 @@ def table(summary: Summary) -> str:
         summary.rows,
         key=lambda r: (ARMS.index(r.arm), not r.ok, r.final_val_loss if r.ok else 0.0, r.seed),
     )
-    for row in order:
+    shown, hidden = _shown(order)
+    for row in shown:
         error = f"{row.alpha_error:.3g}" if row.alpha_error is not None else "—"
         basin = (
             ""
@@ -64,6 +67,8 @@ def table(summary: Summary) -> str:
             f"{str(row.learned) + basin:<15} {loss:>10} "
             f"{error:>8} {row.seed:>4}  {row.status:<9} {row.seconds:>7.2f}"
         )
+    for arm, count in hidden.items():
+        lines.append(f"... and {count} more {arm} runs (every run is in comparison.csv)")
     if summary.in_basin:
         lines.append("* learned alpha in the best basin")
     if any(row.ok and row.converged is False for row in summary.rows):
@@ -73,6 +78,21 @@ def table(summary: Summary) -> str:
     if len(summary.seeds) > 1:
         lines += ["", aggregate_table(summary)]
     return "\n".join(lines)
+
+
+def _shown(rows: list[Row]) -> tuple[list[Row], dict[str, int]]:
+    """The rows the console shows: all of an arm with few runs, the best of an arm with many
+    (the failed ones included); and how many of each arm are left out."""
+    shown, hidden = [], {}
+    for arm in ARMS:
+        of_arm = [row for row in rows if row.arm == arm]
+        if len(of_arm) <= ROWS_PER_ARM:
+            shown += of_arm
+            continue
+        kept = of_arm[:SHOWN_OF_MANY] + [row for row in of_arm[SHOWN_OF_MANY:] if not row.ok]
+        shown += kept
+        hidden[arm] = len(of_arm) - len(kept)
+    return shown, hidden
 
 
 def aggregate_table(summary: Summary) -> str:

@@ -96,14 +96,13 @@ def latest_rows(runs: list) -> list[Row]:
 
 def trajectories(tracker: Tracker, rows: list[Row]) -> dict[str, list[tuple[float, float]]]:
     """Each trainable run's path: its start alpha, then its alpha after every epoch."""
+    learned = [row for row in rows if row.approach == "trainable"]
+    ids = [row.run_id for row in learned]
+    reals = tracker.histories(ids, names.ALPHA_REAL)
+    imags = tracker.histories(ids, names.ALPHA_IMAG)
     paths = {}
-    for row in rows:
-        if row.approach != "trainable":
-            continue
-        reals = tracker.client.get_metric_history(row.run_id, names.ALPHA_REAL)
-        imags = tracker.client.get_metric_history(row.run_id, names.ALPHA_IMAG)
-        by_step_r = {m.step: m.value for m in reals}
-        by_step_i = {m.step: m.value for m in imags}
+    for row in learned:
+        by_step_r, by_step_i = reals[row.run_id], imags[row.run_id]
         steps = sorted(set(by_step_r) & set(by_step_i))
         paths[row.run_id] = [row.start] + [(by_step_r[s], by_step_i[s]) for s in steps]
     return paths

@@ -191,6 +191,21 @@ class Tracker:
             order_by=["attributes.start_time ASC"],
         )
 
+    def histories(self, run_ids: list[str], key: str) -> dict[str, dict[int, float]]:
+        """``{run_id: {step: value}}`` of one metric for many runs: in a few queries where the
+        store can (SQL stores), else one call per run."""
+        bulk = getattr(self.client._tracking_client.store, "get_metric_history_bulk", None)
+        out: dict[str, dict[int, float]] = {run_id: {} for run_id in run_ids}
+        if bulk is None:
+            for run_id in run_ids:
+                for m in self.client.get_metric_history(run_id, key):
+                    out[run_id][m.step] = m.value
+            return out
+        for start in range(0, len(run_ids), 500):
+            for found in bulk(run_ids[start : start + 500], key, max_results=None):
+                out[found.run_id][found.step] = found.value
+        return out
+
     def children(self, parent_id: str) -> list:
         """The children of a parent run, oldest first."""
         return self.search(f"tags.`{names.PARENT}` = '{parent_id}'")

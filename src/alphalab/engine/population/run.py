@@ -57,32 +57,31 @@ def run_population(
     model, built = population_model(members, shape, has_imag)
     compile_population(model, first, steps)
 
-    population = f"{len(members)} members"
+    files = MemberFiles(shape, has_imag, steps)
+    read = Members(model, members, built, files.paths(members))
     children = Children(tracker, parent_id)
     records = []
     for i in todo:
         tags = {names.KIND: "run", names.JOB_KEY: keys[i], names.APPROACH: specs[i].approach}
-        params = {**run_params(specs[i], data.params()), "population": population}
-        records.append(Child(run_name(specs[i]), tags, params))
+        tags[names.POPULATION] = str(len(members))
+        records.append(Child(run_name(specs[i]), tags, run_params(specs[i], data.params())))
     children.open(records)
-    files = MemberFiles(shape, has_imag, steps)
-    read = Members(model, members, built, files.paths(members))
     try:
         outcomes, seconds = fit_population(model, read, data, first)
+        share = seconds / len(members)  # each member's share of the one fit
+        for spec, record, outcome in zip(members, records, outcomes, strict=True):
+            learned = _learned(spec, outcome.history)
+            record.name = run_name(spec, learned if spec.approach == "trainable" else None)
+            record.metrics = run_metrics(spec, outcome.history, learned, share, data.baseline)
+            record.status = "FAILED" if outcome.error else "FINISHED"
+            record.error = f"diverged: {outcome.error}" if outcome.error else None
+            _write_artifacts(children, files, record, spec, outcome.weights)
     except KeyboardInterrupt:
         _close_all(children, records, "KILLED", "interrupted")
         raise
     except BaseException as exc:
         _close_all(children, records, "FAILED", f"{type(exc).__name__}: {exc}")
         raise
-    share = seconds / len(members)  # each member's share of the one fit
-    for spec, record, outcome in zip(members, records, outcomes, strict=True):
-        learned = _learned(spec, outcome.history)
-        record.name = run_name(spec, learned if spec.approach == "trainable" else None)
-        record.metrics = run_metrics(spec, outcome.history, learned, share, data.baseline)
-        record.status = "FAILED" if outcome.error else "FINISHED"
-        record.error = f"diverged: {outcome.error}" if outcome.error else None
-        _write_artifacts(children, files, record, spec, outcome.weights)
     children.close(records)
     for i, spec, record, outcome in zip(todo, members, records, outcomes, strict=True):
         learned = _learned(spec, outcome.history)

@@ -1,0 +1,150 @@
+"""What ``hydra/launcher=population`` does with a multirun's jobs: their configs become specs
+(one Hydra composition per distinct set of group choices, plain values set on copies: composing
+every job costs a tenth of a second each), jobs that differ only in approach and alpha train as
+one population, and any other job runs as Hydra's basic launcher runs it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, open_dict
+
+from alphalab.config import ConfigError
+from alphalab.config.parse import resolved, run_spec
+from alphalab.config.spec import Alpha, RunSpec
+from alphalab.engine.context import SweepContext
+
+PLAIN = ("alpha.real", "alpha.imag", "seed")  # set on a copy of the composed config
+LINE_PER_MEMBER = 64  # larger populations report in one line
+
+
+class Jobs:
+    """The multirun's jobs as specs, composed as cheaply as the overrides allow."""
+
+    def __init__(self, launcher, job_overrides):
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        self.launcher, self.overrides = launcher, [list(o) for o in job_overrides]
+        self.parser = OverridesParser.create()
+        self.values: dict[str, Any] = {}
+        self.specs: list[RunSpec | None] = [None] * len(self.overrides)
+        self.errors: dict[int, tuple[str, dict]] = {}
+        groups: dict[tuple, list[int]] = {}
+        for index, overrides in enumerate(self.overrides):
+            rest = tuple(o for o in overrides if o.split("=")[0] not in PLAIN)
+            groups.setdefault(rest, []).append(index)
+        for indices in groups.values():
+            self._compose_group(indices)
+
+    def compose(self, index: int) -> DictConfig:
+        """Job ``index``'s config exactly as Hydra composes it."""
+        loader = self.launcher.hydra_context.config_loader
+        config = loader.load_sweep_config(self.launcher.config, self.overrides[index])
+        with open_dict(config):
+            config.hydra.job.id = config.hydra.job.num = index
+        return config
+
+    def _spec(self, index: int, config: DictConfig) -> None:
+        try:
+            self.specs[index] = run_spec(config)
+        except ConfigError as exc:
+            self.errors[index] = (str(exc), resolved(config))
+
+    def _plain(self, index: int) -> dict[str, Any]:
+        found = {}
+        for override in self.overrides[index]:
+            key = override.split("=")[0]
+            if key in PLAIN:
+                if override not in self.values:
+                    self.values[override] = self.parser.parse_override(override).value()
+                found[key] = self.values[override]
+        return found
+
+    def _derive(self, base: RunSpec, index: int) -> RunSpec:
+        plain = self._plain(index)
+        alpha = Alpha(
+            plain.get("alpha.real", base.alpha.real), plain.get("alpha.imag", base.alpha.imag)
+        )
+        spec = base.with_alpha(base.approach, alpha)
+        return spec.with_seed(plain["seed"]) if "seed" in plain else spec
+
+    def _compose_group(self, indices: list[int]) -> None:
+        """Compose the first job; derive the others, unless a second composition shows that
+        some value depends on the plain ones (then compose each)."""
+        first = indices[0]
+        self._spec(first, self.compose(first))
+        base = self.specs[first]
+        if base is None or len(indices) == 1:
+            for index in indices[1:]:
+                self._spec(index, self.compose(index))
+            return
+        probe = indices[1]
+        self._spec(probe, self.compose(probe))
+        derived = self._derive(base, probe)
+        if self.specs[probe] != derived or self.specs[probe].config != derived.config:
+            for index in indices[2:]:
+                self._spec(index, self.compose(index))
+            return
+        for index in indices[2:]:
+            try:
+                self.specs[index] = self._derive(base, index)
+            except ConfigError as exc:
+                self.errors[index] = (str(exc), base.config)
+
+
+def _job_return(overrides: list[str], loss: float, sweep_dir: str):
+    from hydra.core.utils import JobReturn, JobStatus
+
+    ret = JobReturn()
+    ret.overrides, ret.working_dir, ret.status = overrides, sweep_dir, JobStatus.COMPLETED
+    ret.return_value = loss
+    return ret
+
+
+def launch(launcher, job_overrides, initial_job_idx: int) -> list:
+    """Run every job: populations where jobs allow it, the rest one by one."""
+    from hydra.core.utils import run_job, setup_globals
+
+    from alphalab.engine.job import record_rejected
+    from alphalab.engine.population.run import population_key, run_population
+    from alphalab.engine.sweep import report_population, report_progress
+
+    setup_globals()
+    sweep_dir = str(launcher.config.hydra.sweep.dir)
+    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
+    context = SweepContext.from_env()
+    jobs = Jobs(launcher, job_overrides)
+    returns: list[Any] = [None] * len(jobs.overrides)
+    for index, (error, config) in jobs.errors.items():
+        key = record_rejected(context.tracking, config, error, context.parent_id)
+        print(f"alphalab: job rejected: {error}", flush=True)
+        context.mark_done(key)
+        returns[index] = _job_return(jobs.overrides[index], math.inf, sweep_dir)
+    populations: dict[str, list[int]] = {}
+    for index, spec in enumerate(jobs.specs):
+        if spec is not None:
+            populations.setdefault(population_key(spec), []).append(index)
+    for indices in populations.values():
+        if len(indices) == 1:  # nothing to share: as the basic launcher runs it
+            (index,) = indices
+            returns[index] = run_job(
+                hydra_context=launcher.hydra_context,
+                task_function=launcher.task_function,
+                config=jobs.compose(index),
+                job_dir_key="hydra.sweep.dir",
+                job_subdir_key="hydra.sweep.subdir",
+            )
+            continue
+        results = run_population([jobs.specs[i] for i in indices], context)
+        if len(results) > LINE_PER_MEMBER:
+            report_population(context, results)
+        for index, result in zip(indices, results, strict=True):
+            loss = result.final_val_loss
+            if len(results) <= LINE_PER_MEMBER:
+                status = "skipped (finished before)" if result.skipped else result.status
+                report_progress(context, result.job_key, result.name, loss, status, result.error)
+            value = loss if result.status == "FINISHED" else math.inf
+            returns[index] = _job_return(jobs.overrides[index], value, sweep_dir)
+    return returns

@@ -1,0 +1,1 @@
+"""The population launcher (``hydra/launcher=population``): a sweep's jobs trained together."""
