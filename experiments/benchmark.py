@@ -25,6 +25,7 @@ from experiments.dev.measure import (
     measure_logging,
     measure_startup,
     measure_sweeps,
+    startup_command,
 )
 
 TARGETS = {
@@ -47,11 +48,13 @@ def _row(label: str, value: str, target: str = "", ok: bool | None = None) -> st
 def table(result: dict) -> str:
     """The results as README's markdown table."""
     lines = ["| measure | median | target | met |", "|---|---|---|---|"]
+    command = result.get("startup_command", "python")
     for label, item in result["startup"].items():
         clean = not item["imports"]
         value = f"{item['median_s']:.2f} s" + ("" if clean else f" (imports {item['imports']})")
         ok = item["median_s"] <= TARGETS["startup_s"] and clean
-        lines.append(_row(f"start-up: `{label}`", value, "≤ 1.0 s, no tf/keras/mlflow", ok))
+        shown = f"{command} -m experiments.{label}" if label.startswith("run ") else label
+        lines.append(_row(f"start-up: `{shown}`", value, "≤ 1.0 s, no tf/keras/mlflow", ok))
     s = result["sweeps"]
     n = s["jobs"]
     lines.append(
@@ -160,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "setting": "tiny" if args.tiny else "default sweep",
         "startup": measure_startup(startup_repeats),
+        "startup_command": startup_command(),
     }
     result["sweeps"] = measure_sweeps(repeats, extra, parallel=not args.no_parallel)
     grid = 2 if args.tiny else args.grid

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -60,11 +61,19 @@ STARTUP_COMMANDS = {
 }
 
 
+def startup_command() -> str:
+    """How the start-up commands are run: as README types them where uv is installed."""
+    return "uv run python" if shutil.which("uv") else "python"
+
+
 def measure_startup(repeats: int) -> dict:
-    """Wall time of the config-only commands, and the heavy modules each imports."""
+    """Wall time of the config-only commands exactly as README types them (``uv run python -m
+    experiments.run ...``, where uv is installed), and the heavy modules each imports."""
+    uv = shutil.which("uv")
+    prefix = [uv, "run", "--frozen", "python"] if uv else [sys.executable]
     out = {}
     for label, args in STARTUP_COMMANDS.items():
-        cmd = [sys.executable, "-m", "experiments.run", *args]
+        cmd = [*prefix, "-m", "experiments.run", *args]
         times = [_timed(cmd, check=False)[0] for _ in range(repeats)]
         out[label] = {
             "median_s": statistics.median(times),

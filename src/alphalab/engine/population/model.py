@@ -36,7 +36,10 @@ class PopulationAlpha(keras.layers.Layer):
         """A trainable (n_learned, 2) variable marked as alpha, a frozen one for the rest."""
         n = self.n_learned
         self.learned = self.add_weight(
-            name="learned", shape=(n, 2), initializer=keras.initializers.Constant(self.alphas[:n])
+            name="learned",
+            shape=(n, 2),
+            initializer=keras.initializers.Constant(self.alphas[:n]),
+            trainable=n > 0,  # no learned member: nothing to train here
         )
         mark_alpha(self.learned)
         self.fixed = self.add_weight(

@@ -11,6 +11,7 @@ from alphalab.config.spec import Alpha, RunSpec
 from alphalab.engine.context import SweepContext
 from alphalab.engine.job import JobResult, finished_before, skipped
 from alphalab.engine.record import job_key, run_metrics, run_name, run_params
+from alphalab.model.build import first_line
 from alphalab.tracking import names
 from alphalab.tracking.children import Child, Children
 from alphalab.tracking.store import tracker_for
@@ -32,7 +33,12 @@ def run_population(
     from alphalab.engine.fit import prepare_data
     from alphalab.engine.population.export import MemberFiles
     from alphalab.engine.population.model import population_model
-    from alphalab.engine.population.train import Members, compile_population, fit_population
+    from alphalab.engine.population.train import (
+        MemberOutcome,
+        Members,
+        compile_population,
+        fit_population,
+    )
 
     parent_id = parent_id or (context.parent_id if context else None)
     tracker = tracker_for(specs[0].tracking)
@@ -66,6 +72,7 @@ def run_population(
         tags[names.POPULATION] = str(len(members))
         records.append(Child(run_name(specs[i]), tags, run_params(specs[i], data.params())))
     children.open(records)
+    share = math.nan
     try:
         outcomes, seconds = fit_population(model, read, data, first)
         share = seconds / len(members)  # each member's share of the one fit
@@ -79,10 +86,12 @@ def run_population(
     except KeyboardInterrupt:
         _close_all(children, records, "KILLED", "interrupted")
         raise
-    except BaseException as exc:
-        _close_all(children, records, "FAILED", f"{type(exc).__name__}: {exc}")
-        raise
-    children.close(records)
+    except Exception as exc:  # noqa: BLE001 - recorded: every member FAILED, the sweep goes on
+        error = f"{type(exc).__name__}: {first_line(exc)}"
+        _close_all(children, records, "FAILED", error)
+        outcomes = [MemberOutcome(error=error) for _ in members]
+    else:
+        children.close(records)
     for i, spec, record, outcome in zip(todo, members, records, outcomes, strict=True):
         learned = _learned(spec, outcome.history)
         results[i] = JobResult(
