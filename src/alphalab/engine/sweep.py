@@ -125,17 +125,41 @@ def report_population(context: SweepContext, results: list) -> None:
     )
 
 
+def report_members(context: SweepContext, results: list) -> None:
+    """A line per member of a population that just finished: they all finished at once, so
+    the time left is estimated from the sweep's progress after the whole population."""
+    done = 0
+    for result in results:
+        done = context.mark_done(result.job_key)
+    first = done - len(results) + 1
+    for number, result in enumerate(results, first):
+        status = "skipped (finished before)" if result.skipped else result.status
+        line = (result.name, result.final_val_loss, status, result.error)
+        print(_progress_line(context, number, done, *line), flush=True)
+
+
 def report_progress(
     context: SweepContext, key: str, name: str, loss: float, status: str, error: str | None
 ) -> None:
     """One line per finished job: ``[done/total] name  val_loss  status  elapsed, ETA``."""
     done = context.mark_done(key)
+    print(_progress_line(context, done, done, name, loss, status, error), flush=True)
+
+
+def _progress_line(
+    context: SweepContext,
+    number: int,
+    done: int,
+    name: str,
+    loss: float,
+    status: str,
+    error: str | None,
+) -> str:
+    """``[number/total] name  val_loss  status  elapsed, ~left`` with ``done`` jobs done."""
     elapsed = time.time() - context.started
     new = max(done - context.done_at_start, 1)
     left = max(context.total - done, 0) * elapsed / new
     shown = f"{loss:.4g}" if math.isfinite(loss) else "n/a"
-    print(
-        f"[{done:>3}/{context.total}] {name:<44} val_loss {shown:<10} {status:<9} "
-        f"elapsed {elapsed:5.0f}s, ~{left:.0f}s left" + (f"  ({error})" if error else ""),
-        flush=True,
+    return f"[{number:>3}/{context.total}] {name:<44} val_loss {shown:<10} {status:<9} " + (
+        f"elapsed {elapsed:5.0f}s, ~{left:.0f}s left" + (f"  ({error})" if error else "")
     )

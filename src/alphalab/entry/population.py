@@ -109,7 +109,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
 
     from alphalab.engine.job import record_rejected
     from alphalab.engine.population.run import population_key, run_population
-    from alphalab.engine.sweep import report_population, report_progress
+    from alphalab.engine.sweep import report_members, report_population
 
     setup_globals()
     sweep_dir = str(launcher.config.hydra.sweep.dir)
@@ -138,13 +138,9 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
             )
             continue
         results = run_population([jobs.specs[i] for i in indices], context)
-        if len(results) > LINE_PER_MEMBER:
-            report_population(context, results)
+        report = report_population if len(results) > LINE_PER_MEMBER else report_members
+        report(context, results)
         for index, result in zip(indices, results, strict=True):
-            loss = result.final_val_loss
-            if len(results) <= LINE_PER_MEMBER:
-                status = "skipped (finished before)" if result.skipped else result.status
-                report_progress(context, result.job_key, result.name, loss, status, result.error)
-            value = loss if result.status == "FINISHED" else math.inf
+            value = result.final_val_loss if result.status == "FINISHED" else math.inf
             returns[index] = _job_return(jobs.overrides[index], value, sweep_dir)
     return returns
