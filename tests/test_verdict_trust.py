@@ -61,11 +61,14 @@ def test_the_default_task_is_still_a_clear_win_for_the_learned_alpha(tmp_path):
     assert "\nLearned alpha wins: " in result.stdout
 
 
+REFINED = [
+    "+sweep=alpha", "+debug=fast", "approach=lambda", "model.head=gain",
+    "alpha.real=0.4,0.8", "alpha.imag=1.6,2.2", "sweep.refine=2", "sweep.name=refined",
+]  # fmt: skip
+
+
 def test_refinement_learns_from_the_best_grid_cells_warm_started(tmp_path):
-    result = run_experiment(
-        tmp_path, "+sweep=alpha", "+debug=fast", "approach=lambda", "model.head=gain",
-        "alpha.real=0.4,0.8", "alpha.imag=1.6,2.2", "sweep.refine=2", "sweep.name=refined",
-    )  # fmt: skip
+    result = run_experiment(tmp_path, *REFINED)
     assert result.returncode == 0, result.stderr[-3000:]
     parent, children = sweep_runs(tmp_path)
     grid = [c for c in children if c.data.tags["alphalab.kind"] == "run"]
@@ -84,10 +87,7 @@ def test_refinement_learns_from_the_best_grid_cells_warm_started(tmp_path):
     assert "best_refined_val_loss" in parent.data.metrics
     assert "from the best grid cells" in parent.data.tags["mlflow.note.content"]
 
-    again = run_experiment(
-        tmp_path, "+sweep=alpha", "+debug=fast", "approach=lambda", "model.head=gain",
-        "alpha.real=0.4,0.8", "alpha.imag=1.6,2.2", "sweep.refine=2", "sweep.name=refined",
-    )  # fmt: skip
+    again = run_experiment(tmp_path, *REFINED)
     assert again.returncode == 0, again.stderr[-3000:]
     _, after = sweep_runs(tmp_path)
     assert len(after) == 6  # resumed: nothing trained twice, refinements included
