@@ -150,6 +150,18 @@ def test_a_users_model_in_a_population_trains_as_alone(tmp_path):
     assert {"alpha/kernel", "branch_out/kernel", "branch_hidden/kernel"} <= names
 
 
+def test_a_model_with_regularisers_trains_job_by_job(tmp_path):
+    common = ["+debug=fast", "model.builder=tests.user_models.regularised"]
+    together = _population(tmp_path, HEALTHY[1:], *common)
+    runs = {r.info.run_id: r for r in all_runs(store_uri(tmp_path))}
+    for (approach, real, imag), member in zip(HEALTHY[1:], together, strict=True):
+        assert "alphalab.population" not in runs[member.run_id].data.tags
+        alpha = [f"approach={approach}", f"alpha.real={real}", f"alpha.imag={imag}"]
+        elsewhere = f"tracking.uri={store_uri(tmp_path / 'alone')}"
+        alone = run_job(run_spec(compose([*alpha, *common, elsewhere])))
+        assert member.final_val_loss == pytest.approx(alone.final_val_loss, rel=LOSS_RTOL)
+
+
 def statuses(db: Path) -> dict[str, int]:
     """Child statuses with plain sqlite3 (an MLflow client could race the schema creation)."""
     if not db.exists():

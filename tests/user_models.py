@@ -36,3 +36,11 @@ def unknown_outputs(alpha_layer, input_shape):
     inputs = keras.Input(input_shape)
     real, imag = alpha_layer(inputs)
     return keras.Model(inputs, {"signal": real, "imag": imag})
+
+
+def regularised(alpha_layer, input_shape):
+    """A branch with an L2 penalty: its loss belongs to its own member."""
+    inputs = keras.Input(input_shape)
+    real, imag = alpha_layer(inputs)
+    offset = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(0.1))(inputs)
+    return keras.Model(inputs, {"real": keras.layers.Add()([real, offset]), "imag": imag})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alphalab.config.spec import Alpha, RunSpec
 from alphalab.engine.context import SweepContext
-from alphalab.engine.job import JobResult, finished_before, skipped
+from alphalab.engine.job import JobResult, finished_before, run_job, skipped
 from alphalab.engine.record import job_key, run_metrics, run_name, run_params
 from alphalab.model.build import first_line
 from alphalab.tracking import names
@@ -61,6 +61,11 @@ def run_population(
     shape, has_imag = data.train.input_shape, data.train.has_imag
     steps = first.train.total_steps(len(data.train.x))
     model, built = population_model(members, shape, has_imag)
+    if built is not None and any(map(regularised, built)):
+        # a member's regularisation loss would not be its own: train them one by one
+        for i in todo:
+            results[i] = run_job(specs[i], context, parent_id)
+        return [results[i] for i in range(len(specs))]
     compile_population(model, first, steps)
 
     files = MemberFiles(shape, has_imag, steps)
@@ -108,6 +113,14 @@ def run_population(
             error=record.error,
         )
     return [results[i] for i in range(len(specs))]
+
+
+def regularised(model) -> bool:
+    """Whether the model adds losses of its own (weight or activity regularisers)."""
+    from alphalab.model.build import all_layers
+
+    kinds = ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
+    return any(getattr(layer, kind, None) for layer in all_layers(model) for kind in kinds)
 
 
 def _learned(spec: RunSpec, history: dict[str, list[float]]) -> Alpha:
