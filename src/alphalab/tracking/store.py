@@ -15,6 +15,7 @@ from typing import Any
 from alphalab.config.paths import project_root
 from alphalab.config.spec import TrackingSpec
 from alphalab.tracking import names
+from alphalab.tracking.lock import open_client, sqlite_path, store_lock
 
 PARAM_BATCH = 100  # MLflow's limits per log_batch call
 METRIC_BATCH = 1000
@@ -30,13 +31,6 @@ def default_uri() -> str:
 def resolve_uri(configured: str | None) -> str:
     """``tracking.uri`` from config, else ``MLFLOW_TRACKING_URI``, else the project's store."""
     return configured or os.environ.get("MLFLOW_TRACKING_URI") or default_uri()
-
-
-def sqlite_path(uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` store, None for any other store."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    return Path(uri[len("sqlite:///") :])
 
 
 def to_param(value: Any) -> str:
@@ -71,8 +65,6 @@ class Tracker:
         """``create=False``: raise LookupError instead of creating a missing experiment."""
         import logging
 
-        from mlflow.tracking import MlflowClient
-
         logging.getLogger("mlflow").setLevel(logging.WARNING)
 
         self.uri = resolve_uri(uri)
@@ -81,7 +73,7 @@ class Tracker:
             db.parent.mkdir(parents=True, exist_ok=True)
             if artifact_location is None:
                 artifact_location = (db.parent / "artifacts").as_uri()
-        self.client = MlflowClient(tracking_uri=self.uri)
+        self.client = open_client(self.uri)  # creates or migrates the store one process at a time
         self.experiment_name = experiment_name
         found = self.client.get_experiment_by_name(experiment_name)
         if found is not None:
@@ -89,7 +81,8 @@ class Tracker:
         elif not create:
             raise LookupError(f"no experiment '{experiment_name}'")
         else:
-            self.experiment_id = self._create_experiment(experiment_name, artifact_location)
+            with store_lock(self.uri):
+                self.experiment_id = self._create_experiment(experiment_name, artifact_location)
 
     def _create_experiment(self, name: str, artifact_location: str | None) -> str:
         from mlflow.exceptions import MlflowException
