@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from alphalab.entry.defaults import default_experiment
+from alphalab.entry.preflight import check_store_or_exit
 from alphalab.results.compare import NotFound, find_parent, load_comparison
 from alphalab.tracking.store import Tracker, resolve_uri, sqlite_path
 
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         "--experiment", default=default_experiment(), help="MLflow experiment (%(default)s)"
     )
     args = parser.parse_args(argv)
+    check_store_or_exit(args.store)
     uri = resolve_uri(args.store)
     db = sqlite_path(uri)
     try:
