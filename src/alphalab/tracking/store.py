@@ -65,7 +65,9 @@ class Tracker:
         """``create=False``: raise LookupError instead of creating a missing experiment."""
         import logging
 
-        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        import mlflow  # sets its loggers' levels on import: quieten them after
+
+        logging.getLogger(mlflow.__name__).setLevel(logging.WARNING)
 
         self.uri = resolve_uri(uri)
         db = sqlite_path(self.uri)
