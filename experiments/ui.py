@@ -17,7 +17,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from alphalab.entry.defaults import default_experiment
-from alphalab.tracking.precheck import store_problem
+from alphalab.tracking.precheck import redact, store_problem
 from alphalab.tracking.server import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -81,7 +81,7 @@ def serve(store: str | None, host: str, port: int, experiment_name: str) -> int:
             print(f"alphalab: created a new, empty store {uri}", flush=True)
         process, url = start_server(uri, host, port, log=log)
         page = experiment_url(url, experiment_id(uri, experiment_name))
-        print(f"alphalab: MLflow UI for {uri} at {page} — Ctrl-C to stop", flush=True)
+        print(f"alphalab: MLflow UI for {redact(uri)} at {page} — Ctrl-C to stop", flush=True)
         print(f"alphalab: server log: {log}", flush=True)
         code = process.wait()
         print(
