@@ -173,3 +173,51 @@ def test_a_sweep_whose_parent_cannot_be_opened_stops_with_one_line(tmp_path):
     assert "cannot open its parent run" in line and "active" in line
     assert "Traceback" not in result.stderr and "[  1/" not in result.stdout  # no job ran
     assert all_runs(uri) == []
+
+
+@pytest.mark.slow
+def test_two_sweeps_and_the_ui_started_at_once_on_a_fresh_store_all_succeed(tmp_path):
+    from contextlib import ExitStack
+
+    from tests.conftest import ROOT
+    from tests.servers import finish, in_session
+
+    uri = store_uri(tmp_path)
+    grid = ["+sweep=alpha", *FAST, "alpha.real=0.5", "alpha.imag=2.0", f"tracking.uri={uri}"]
+    commands = {
+        "ui": ["experiments.ui", "--store", uri, "--port", "0"],
+        **{
+            name: [
+                "experiments.run",
+                *grid,
+                f"sweep.name={name}",
+                f"hydra.sweep.dir={tmp_path / name}",
+            ]
+            for name in ("first", "second")
+        },
+    }
+    logs = {name: tmp_path / f"{name}.log" for name in commands}
+    with ExitStack() as stack:
+        started = {
+            name: stack.enter_context(in_session(command, logs[name], ROOT))
+            for name, command in commands.items()
+        }
+        for name in ("first", "second"):
+            output = finish(started[name], logs[name], 300)
+            assert started[name].returncode == 0, output[-3000:]
+        deadline = time.monotonic() + 120
+        while "MLflow UI for" not in logs["ui"].read_text():
+            assert started["ui"].poll() is None, logs["ui"].read_text()[-3000:]
+            assert time.monotonic() < deadline, "the UI did not come up"
+            time.sleep(0.2)
+    assert "Traceback" not in logs["ui"].read_text()
+    assert sqlite_state(tmp_path / "mlflow.db")[0] == "ok"
+    runs = all_runs(uri)
+    parents = {
+        r.data.tags["alphalab.sweep_name"]: r for r in runs if "alphalab.sweep_name" in r.data.tags
+    }
+    assert set(parents) == {"first", "second"}
+    for parent in parents.values():
+        assert parent.info.status == "FINISHED"
+        children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+        assert len(children) == 2 and {c.info.status for c in children} == {"FINISHED"}
