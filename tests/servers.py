@@ -185,3 +185,117 @@ def finish(process: subprocess.Popen, log: Path, timeout: float) -> str:
             f"still running after {timeout:.0f} s:\n{log.read_text()[-3000:]}"
         ) from None
     return log.read_text(errors="replace")
+
+
+SLURM_CONF = """\
+ClusterName=alphalab
+SlurmctldHost={host}(127.0.0.1)
+SlurmctldPort={ctld_port}
+SlurmdPort={slurmd_port}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/none
+CredType=cred/none
+StateSaveLocation={root}/state
+SlurmdSpoolDir={root}/spool
+SlurmctldPidFile={root}/slurmctld.pid
+SlurmdPidFile={root}/slurmd.pid
+SlurmctldLogFile={root}/slurmctld.log
+SlurmdLogFile={root}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MpiDefault=none
+ReturnToService=2
+InactiveLimit=0
+MinJobAge=300
+KillWait=5
+NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=4000 State=UNKNOWN
+PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+@contextlib.contextmanager
+def slurm_cluster(cpus: int = 2, timeout: float = 60.0) -> Iterator[dict[str, str]]:
+    """A one-node SLURM (Debian's slurm-wlm) on 127.0.0.1 for the block; yields the environment
+    its clients need (``SLURM_CONF``). Test-only settings: no authentication (auth/none, so no
+    munge daemon), no accounting; slurmctld and slurmd run as root, each in its own session."""
+    import socket
+
+    sbin = Path(os.environ.get("ALPHALAB_SLURM_SBIN", "/usr/sbin"))
+    root = Path(tempfile.mkdtemp(prefix="alphalab-slurm-", dir="/tmp"))
+    for sub in ("state", "spool"):
+        (root / sub).mkdir()
+    host = socket.gethostname()
+    conf = root / "slurm.conf"
+    ports = {"ctld_port": free_port(), "slurmd_port": free_port()}
+    conf.write_text(SLURM_CONF.format(host=host, root=root, cpus=cpus, **ports))
+    env = {**os.environ, "SLURM_CONF": str(conf)}
+    daemons = []
+    try:
+        for command in (
+            [str(sbin / "slurmctld"), "-D", "-i", "-f", str(conf)],
+            [str(sbin / "slurmd"), "-D", "-f", str(conf), "-N", host],
+        ):
+            with open(root / f"{Path(command[0]).name}.out", "wb") as log:
+                daemons.append(
+                    subprocess.Popen(
+                        command,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        deadline = time.monotonic() + timeout
+        while True:
+            done = subprocess.run(
+                ["sinfo", "-h", "-o", "%T"], env=env, capture_output=True, text=True
+            )
+            if done.returncode == 0 and done.stdout.strip() in ("idle", "mixed", "allocated"):
+                break
+            assert all(d.poll() is None for d in daemons), (root / "slurmd.out").read_text()[-2000:]
+            assert time.monotonic() < deadline, (
+                f"SLURM's node is not idle: {done.stdout}{done.stderr}"
+            )
+            time.sleep(0.3)
+        yield env
+    finally:
+        if daemons:
+            subprocess.run(["scancel", "--full", "-u", "root"], env=env, capture_output=True)
+            wait_for_empty_queue(env, timeout=15)
+        for daemon in reversed(daemons):
+            kill_group(daemon.pid, grace=5.0)
+            daemon.wait(timeout=10)
+        for pid in job_steps(conf):  # slurmstepd runs in a session of its own
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for_empty_queue(env: dict[str, str], timeout: float) -> bool:
+    """Whether SLURM's queue empties within ``timeout`` s (jobs linger a moment COMPLETING)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = subprocess.run(["squeue", "-h"], env=env, capture_output=True, text=True)
+        if done.returncode == 0 and not done.stdout.strip():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def job_steps(conf: Path) -> list[int]:
+    """The ``slurmstepd`` processes of the cluster configured by ``conf``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            step = entry.name.isdigit() and (entry / "comm").read_text().startswith("slurmstepd")
+            if step and f"SLURM_CONF={conf}".encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

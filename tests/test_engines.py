@@ -16,12 +16,20 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, all_runs, cli, client, store_uri
-from tests.servers import finish, in_session, postgres_cluster, tracking_server
+from tests.servers import (
+    finish,
+    in_session,
+    postgres_cluster,
+    slurm_cluster,
+    tracking_server,
+    wait_for_empty_queue,
+)
 
 pytestmark = pytest.mark.slow
 
 FAST = ["+sweep=alpha", "+debug=fast", "alpha.imag=2.0"]
 GRID = ["approach=lambda,trainable", "alpha.real=0.4,0.6"]  # 4 jobs
+PAIR = ["approach=lambda,trainable", "alpha.real=0.5"]  # 2 jobs: one batch of processes
 TIMEOUT = 420
 
 
@@ -44,11 +52,13 @@ def split(runs):
 def check_sweep(uri: str, jobs: int, name: str | None = None):
     """One FINISHED parent with ``jobs`` FINISHED children, each job exactly once, and a
     comparison.csv listing exactly them; returns (parent, children)."""
-    runs = all_runs(uri)
-    if name is not None:
-        runs = [r for r in runs if r.data.tags.get("alphalab.sweep_name", name) == name]
-    parents, children = split(runs)
-    (parent,) = [p for p in parents if p.data.tags.get("alphalab.kind") == "sweep"]
+    parents, children = split(all_runs(uri))
+    (parent,) = [
+        p
+        for p in parents
+        if p.data.tags.get("alphalab.kind") == "sweep"
+        and name in (None, p.data.tags.get("alphalab.sweep_name"))
+    ]
     children = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
     assert parent.info.status == "FINISHED"
     assert len(children) == jobs and {c.info.status for c in children} == {"FINISHED"}
@@ -95,7 +105,7 @@ def test_a_parallel_sweep_through_a_server_on_postgresql_lands_every_child_once(
     _, _, output = server_sweep
     assert "launcher joblib" in output and "[  4/4]" in output
     assert "View run" not in output  # MLflow's per-run URL lines stay out of the progress
-    parent, children = check_sweep(server, 4)
+    parent, children = check_sweep(server, 4, "on-server")
     artifact = children[0].info.artifact_uri
     assert artifact.startswith("mlflow-artifacts:/"), artifact  # stored by the server
     assert parent.data.params["provenance.mlflow_version"] == "3.17.2"
@@ -111,10 +121,10 @@ def test_a_parallel_sweep_through_a_server_on_postgresql_lands_every_child_once(
 @pytest.mark.needs("postgresql")
 def test_resume_and_compare_against_the_server(server, server_sweep):
     folder, args, _ = server_sweep
-    parent, children = check_sweep(server, 4)
+    parent, children = check_sweep(server, 4, "on-server")
     output = sweep_in(folder, "again", *args)
     assert "resuming sweep 'on-server': 4 jobs (4 already finished)" in output
-    again, now = check_sweep(server, 4)
+    again, now = check_sweep(server, 4, "on-server")
     assert again.info.run_id == parent.info.run_id
     assert {c.info.run_id for c in now} == {c.info.run_id for c in children}  # none rerun
     result = cli("experiments.compare", "on-server", "--store", server)
@@ -126,7 +136,7 @@ def test_resume_and_compare_against_the_server(server, server_sweep):
 def test_reproduce_reruns_a_logged_run_and_says_whether_it_matches(server, server_sweep):
     from alphalab.entry.reproduce import reproduce
 
-    _, children = check_sweep(server, 4)
+    _, children = check_sweep(server, 4, "on-server")
     original = next(c for c in children if c.data.params["approach"] == "trainable")
     result = cli("experiments.reproduce", original.info.run_id, "--store", server)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -175,10 +185,10 @@ def test_a_search_compare_and_the_ui_directly_on_postgresql(postgres, tmp_path):
 
 # --- Ray, submitit ------------------------------------------------------------------------------
 @pytest.mark.needs("postgresql")
-def test_ray_runs_a_sweep_on_a_local_instance(postgres, tmp_path):
-    uri = postgres.create_database("ray")
+def test_ray_runs_a_sweep_on_a_local_instance(server, tmp_path):
+    uri = server  # jobs on a cluster log to a tracking server
     ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay short
-    args = [*FAST, *GRID, "hydra/launcher=ray", f"tracking.uri={uri}"]
+    args = [*FAST, *GRID, "hydra/launcher=ray", f"tracking.uri={uri}", "sweep.name=on-ray"]
     args += [
         "+hydra.launcher.ray.init.num_cpus=2",
         "+hydra.launcher.ray.init.include_dashboard=false",
@@ -190,7 +200,7 @@ def test_ray_runs_a_sweep_on_a_local_instance(postgres, tmp_path):
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert "launcher ray" in output and "Started a local Ray instance" in output
-    parent, children = check_sweep(uri, 4)
+    parent, children = check_sweep(uri, 4, "on-ray")
     assert (
         "Learned alpha wins" in parent.data.tags["mlflow.note.content"]
         or "tie" in (parent.data.tags["mlflow.note.content"])
@@ -202,13 +212,28 @@ def test_ray_runs_a_sweep_on_a_local_instance(postgres, tmp_path):
 
 def test_submitit_local_runs_a_sweep_with_its_executor(tmp_path):
     uri = store_uri(tmp_path)
-    args = [*FAST, *GRID, "hydra/launcher=submitit_local", "hydra.sweeper.max_batch_size=2"]
+    args = [*FAST, *PAIR, "hydra/launcher=submitit_local", "hydra.sweeper.max_batch_size=2"]
     output = sweep_in(tmp_path, "submitit", *args, f"tracking.uri={uri}")
     assert "launcher submitit_local" in output
-    check_sweep(uri, 4)
+    check_sweep(uri, 2)
     logs = list((tmp_path / "submitit" / ".submitit").glob("*/*_0_log.out"))
-    assert len(logs) == 4  # one submitit job per sweep job
-    assert sum("FINISHED" in log.read_text() for log in logs) == 4
+    assert len(logs) == 2  # one submitit job per sweep job
+    assert sum("FINISHED" in log.read_text() for log in logs) == 2
+
+
+@pytest.mark.needs("slurm")
+def test_submitit_slurm_runs_a_sweep_on_a_one_node_slurm(tmp_path):
+    uri = store_uri(tmp_path)
+    args = [*FAST, *PAIR, "hydra/launcher=submitit_slurm", "hydra.launcher.partition=debug"]
+    args += ["hydra.launcher.timeout_min=10", "hydra.launcher.cpus_per_task=1"]
+    with slurm_cluster(cpus=2) as env:
+        output = sweep_in(
+            tmp_path, "slurm", *args, f"tracking.uri={uri}", SLURM_CONF=env["SLURM_CONF"]
+        )
+        assert wait_for_empty_queue(env, timeout=30)  # every job left SLURM's queue
+    assert "launcher submitit_slurm" in output
+    parent, children = check_sweep(uri, 2)
+    assert len({c.data.params["provenance.command"] for c in children}) == 1
 
 
 # --- keras-tuner's chief and workers ------------------------------------------------------------
