@@ -160,12 +160,14 @@ def test_a_search_compare_and_the_ui_directly_on_postgresql(postgres, tmp_path):
     uri = postgres.create_database("direct")  # fresh: the search's process migrates it
     args = ["+search=random", "+debug=fast", "search.max_trials=2", "search.name=pg-search"]
     args += [f"tracking.uri={uri}", f"search.directory={tmp_path / 'kt'}"]
+    args += [f"tracking.artifact_location={tmp_path / 'artifacts'}", f"hydra.run.dir={tmp_path}"]
     output = sweep_in(tmp_path, "search", *args)
     assert "best" in output
     (parent,), children = split(all_runs(uri))
     assert parent.info.status == "FINISHED"
     kinds = sorted(c.data.tags["alphalab.kind"] for c in children)
     assert kinds == ["reference", "trial", "trial"]
+    assert all(str(tmp_path / "artifacts") in c.info.artifact_uri for c in children)
     result = cli("experiments.compare", "pg-search", "--store", uri)
     assert result.returncode == 0 and parent.info.run_id in result.stdout
 

@@ -15,7 +15,7 @@ from typing import Any
 from alphalab.config.paths import project_root
 from alphalab.config.spec import TrackingSpec
 from alphalab.tracking import names
-from alphalab.tracking.lock import open_client, sqlite_path, store_lock
+from alphalab.tracking.lock import lock_file, open_client, sqlite_path, store_lock
 
 PARAM_BATCH = 100  # MLflow's limits per log_batch call
 METRIC_BATCH = 1000
@@ -75,6 +75,9 @@ class Tracker:
             db.parent.mkdir(parents=True, exist_ok=True)
             if artifact_location is None:
                 artifact_location = (db.parent / "artifacts").as_uri()
+        elif artifact_location is None and lock_file(self.uri) is not None:
+            # a SQL database: the project's folder, not MLflow's default ./mlruns of any cwd
+            artifact_location = (project_root() / "mlruns" / "artifacts").as_uri()
         self.client = open_client(self.uri)  # creates or migrates the store one process at a time
         self.experiment_name = experiment_name
         found = self.client.get_experiment_by_name(experiment_name)
