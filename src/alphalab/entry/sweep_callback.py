@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from alphalab.config import ConfigError
 from alphalab.config.parse import sweep_spec
 from alphalab.config.spec import flatten
-from alphalab.engine.context import ENV, SweepContext
+from alphalab.engine.context import ENV
 from alphalab.engine.provenance import COMMAND_ENV, command_line, provenance
 from alphalab.engine.sweep import SweepSession
 from alphalab.entry.preflight import fail
@@ -106,7 +106,7 @@ class SweepCallback(Callback):
                 self.session.parent.close("FAILED", f"{type(exc).__name__}: {exc}")
             fail(f"sweep '{name}': cannot open its parent run in {redact(uri)}: {line(exc)}", 1)
         atexit.register(self.session.interrupted)
-        hand_to_jobs(config, self.session.context, None if spec_uri_set(config) else uri)
+        hand_to_jobs(config, None if spec_uri_set(config) else uri)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Summarise the children onto the parent run and close it."""
@@ -135,7 +135,7 @@ def hydra_quoted(value: str) -> str:
     return "'" + value.replace("'", "\\'").replace("${", "\\${") + "'"
 
 
-def hand_to_jobs(config: DictConfig, context: SweepContext, uri: str | None) -> None:
+def hand_to_jobs(config: DictConfig, uri: str | None) -> None:
     """Hand the sweep to its jobs wherever they run: as ``hydra.job.env_set`` overrides, which
     every launcher applies in the job's own process (a Ray cluster's workers or SLURM's nodes do
     not inherit this process's environment); jobs recompose from ``hydra.overrides.hydra``."""
