@@ -217,7 +217,14 @@ def test_submitit_local_runs_a_sweep_with_its_executor(tmp_path):
     args = [*FAST, *PAIR, "hydra/launcher=submitit_local", "hydra.sweeper.max_batch_size=2"]
     output = sweep_in(tmp_path, "submitit", *args, f"tracking.uri={uri}")
     assert "launcher submitit_local" in output
-    check_sweep(uri, 2)
+    parent, _ = check_sweep(uri, 2)
+    # each job's own config carries the sweep (jobs on other machines get it only this way)
+    from omegaconf import OmegaConf
+
+    job = OmegaConf.load(tmp_path / "submitit" / "0" / ".hydra" / "hydra.yaml")
+    handed = job.hydra.job.env_set
+    assert parent.info.run_id in handed.ALPHALAB_SWEEP and uri in handed.ALPHALAB_SWEEP
+    assert handed.ALPHALAB_COMMAND.startswith("python -m experiments.run +sweep=alpha")
     logs = list((tmp_path / "submitit" / ".submitit").glob("*/*_0_log.out"))
     assert len(logs) == 2  # one submitit job per sweep job
     assert sum("FINISHED" in log.read_text() for log in logs) == 2

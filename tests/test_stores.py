@@ -221,3 +221,35 @@ def test_two_sweeps_and_the_ui_started_at_once_on_a_fresh_store_all_succeed(tmp_
         assert parent.info.status == "FINISHED"
         children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
         assert len(children) == 2 and {c.info.status for c in children} == {"FINISHED"}
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"KERASTUNER_TUNER_ID": "tuner0", "KERASTUNER_ORACLE_IP": "127.0.0.1"},
+            "KERASTUNER_ORACLE_PORT: ",
+        ),
+        (
+            {
+                "KERASTUNER_TUNER_ID": "chief",
+                "KERASTUNER_ORACLE_IP": "127.0.0.1",
+                "KERASTUNER_ORACLE_PORT": "9",
+            },
+            "search.name: a distributed search needs the same search.name",
+        ),
+    ],
+)
+def test_a_distributed_search_without_what_it_needs_is_one_line(tmp_path, env, expected):
+    args = [
+        "+search=random",
+        *FAST,
+        f"tracking.uri={store_uri(tmp_path)}",
+        f"hydra.run.dir={tmp_path}",
+    ]
+    if "search.name" not in expected:
+        args.append("search.name=named")
+    result = cli("experiments.run", *args, env=env, timeout=120)
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    (line,) = error_lines(result.stderr)
+    assert line.startswith("alphalab: error: " + expected)
