@@ -8,6 +8,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # its notice prints before logging is set up
+# MLflow prints two "View run ... at http://..." lines per run ended on a tracking server.
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 from experiments._bytecode import ensure_bytecode  # noqa: E402
 

@@ -8,7 +8,9 @@ import argparse
 import sys
 
 from alphalab.entry.defaults import default_experiment
+from alphalab.entry.preflight import check_store_or_exit
 from alphalab.results.compare import NotFound, find_parent, load_comparison
+from alphalab.tracking.precheck import redact
 from alphalab.tracking.store import Tracker, resolve_uri, sqlite_path
 
 FORMATS = ("table", "csv", "markdown")
@@ -31,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         "--experiment", default=default_experiment(), help="MLflow experiment (%(default)s)"
     )
     args = parser.parse_args(argv)
+    check_store_or_exit(args.store)
     uri = resolve_uri(args.store)
     db = sqlite_path(uri)
     try:
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         tracker = Tracker(uri, args.experiment, create=False)
         parent = find_parent(tracker, args.name)
     except LookupError as exc:
-        print(f"alphalab: error: {exc} ({uri})", file=sys.stderr)
+        print(f"alphalab: error: {exc} ({redact(uri)})", file=sys.stderr)
         return 2
     comparison = load_comparison(tracker, parent)
     if args.format == "csv":
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(comparison.markdown())
     else:
         print(comparison.console())
-        print(f"MLflow: parent run {parent.info.run_id} ({parent.info.status}) in {uri}")
+        print(f"MLflow: parent run {parent.info.run_id} ({parent.info.status}) in {redact(uri)}")
     return 0
 
 

@@ -1,6 +1,8 @@
 """``python -m experiments.run``: one training run; ``+sweep=alpha`` for the main job (fixed-alpha
 grid against learned alpha); ``+search=random|bayesian|hyperband|grid`` for a keras-tuner search."""
 
+import os
+import shlex
 import sys
 
 import hydra
@@ -8,6 +10,7 @@ from omegaconf import DictConfig
 
 from alphalab.config.paths import conf_dir
 from alphalab.config.reader import register_resolvers
+from alphalab.engine.provenance import COMMAND_ENV
 from alphalab.entry import run
 from alphalab.entry.preflight import preflight_or_exit
 
@@ -19,6 +22,10 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    # recorded by every run (provenance.command), also in a sweep's other processes
+    os.environ.setdefault(
+        COMMAND_ENV, shlex.join(["python", "-m", "experiments.run", *sys.argv[1:]])
+    )
     register_resolvers()
     preflight_or_exit(conf_dir(), "config", sys.argv[1:])
     try:

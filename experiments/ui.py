@@ -17,6 +17,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from alphalab.entry.defaults import default_experiment
+from alphalab.tracking.precheck import redact, store_problem
 from alphalab.tracking.server import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -74,11 +75,13 @@ def serve(store: str | None, host: str, port: int, experiment_name: str) -> int:
         _check_arguments(uri, port)
         if port != 0:
             check_port(host, port)  # before touching the store: a taken port changes nothing
+        if problem := store_problem(uri):
+            raise UIError(f"tracking.uri: {problem}")
         if prepare_store(uri, experiment_name):  # a typo in --store should not go unnoticed
             print(f"alphalab: created a new, empty store {uri}", flush=True)
         process, url = start_server(uri, host, port, log=log)
         page = experiment_url(url, experiment_id(uri, experiment_name))
-        print(f"alphalab: MLflow UI for {uri} at {page} — Ctrl-C to stop", flush=True)
+        print(f"alphalab: MLflow UI for {redact(uri)} at {page} — Ctrl-C to stop", flush=True)
         print(f"alphalab: server log: {log}", flush=True)
         code = process.wait()
         print(

@@ -90,6 +90,13 @@ TOOLS: dict[str, Tool] = {
         apt=("postgresql",),
         files=("initdb", "pg_ctl", "postgres"),
     ),
+    "slurm": Tool(
+        label="SLURM's daemons (slurmctld, slurmd; sbatch and sinfo come with them)",
+        env="ALPHALAB_SLURM_SBIN",
+        places=("/usr/sbin",),
+        apt=("slurm-wlm",),
+        files=("slurmctld", "slurmd"),
+    ),
 }
 
 

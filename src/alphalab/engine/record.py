@@ -14,6 +14,7 @@ import yaml
 
 from alphalab.config import names as config_names
 from alphalab.config.spec import Alpha, RunSpec, flatten
+from alphalab.engine.provenance import provenance
 from alphalab.tracking import names
 from alphalab.tracking.store import Tracker
 
@@ -39,9 +40,9 @@ def run_name(spec: RunSpec, learned: tuple[float, float] | None = None) -> str:
 
 
 def run_params(spec: RunSpec, data: dict[str, str] | None = None) -> dict[str, Any]:
-    """The contract's params, plus the rest of the resolved config flattened with dotted keys
-    and what the run records about its data."""
-    params = {**flatten(spec.config), **(data or {})}
+    """The contract's params, plus the rest of the resolved config flattened with dotted keys,
+    what the run records about its data, and its provenance (``provenance.*``)."""
+    params = {**flatten(spec.config), **(data or {}), **provenance()}
     params.update(
         approach=spec.approach,
         formula=spec.formula.name,

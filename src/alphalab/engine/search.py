@@ -4,6 +4,7 @@ then one trainable reference run on the same task and seed, and the comparison o
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 from alphalab.config import ConfigError
 from alphalab.config.paths import project_root
 from alphalab.config.spec import RunSpec, SearchSpec
+from alphalab.engine import distributed
 from alphalab.engine.job import run_job
 from alphalab.engine.record import run_params
 from alphalab.results.compare import record_comparison
@@ -41,9 +43,13 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
     from alphalab.engine.fit import dataset, prepare_data
     from alphalab.engine.tuner import hypermodel, make_tuner
 
+    tuner_id = distributed.role()
+    distributed.check_name(search, tuner_id)
     search = replace(search, name=search.name or f"{search.tuner}-{datetime.now():%Y%m%d-%H%M%S}")
     tracker = tracker_for(run.tracking)
     directory = tuner_directory(search, tracker)
+    if tuner_id not in (None, "chief"):
+        return run_worker(run, search, tracker, tuner_id, directory)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     keras.utils.set_random_seed(run.seed)
     data = prepare_data(run)
@@ -56,6 +62,9 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
     started = time.time()
     parent = ParentRun.open(tracker, search.name, "search", params)
     verb = "continuing" if parent.resumed else "starting"
+    if tuner_id == "chief":
+        where = f"{os.environ[distributed.IP_ENV]}:{os.environ[distributed.PORT_ENV]}"
+        verb = f"serving the oracle at {where} for the workers of the"
     print(
         f"alphalab: {verb} {search.tuner} search '{search.name}' (parent run {parent.run_id}); "
         f"keras-tuner state in {directory / search.name}\n"
@@ -99,3 +108,49 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
         raise SearchFailed(f"{len(tuner.errors)} trial(s) raised: {tuner.errors[0]}")
     parent.close("FINISHED")
     return comparison.metrics.get("best_trial_val_loss", math.inf)
+
+
+def run_worker(run: RunSpec, search: SearchSpec, tracker: Tracker, tuner_id: str, directory):
+    """A worker of a distributed search: trials from the chief's oracle, each a child of the
+    parent the chief opened; the parent stays open for the chief."""
+    import logging
+
+    import keras
+
+    from alphalab.engine.fit import dataset, prepare_data
+    from alphalab.engine.tuner import hypermodel, make_tuner
+
+    try:
+        parent = distributed.wait_for_parent(tracker, search.name, tuner_id)
+    except TimeoutError as exc:
+        raise SearchFailed(str(exc)) from None
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    keras.utils.set_random_seed(run.seed)
+    data = prepare_data(run)
+    steps = run.train.total_steps(len(data.train.x))
+    stacked = run.output == "stacked"
+    own = distributed.worker_directory(directory, search.name, tuner_id)
+    joined = f"search '{search.name}' (parent run {parent.info.run_id})"
+    print(f"alphalab: worker {tuner_id} joins {joined}", flush=True)
+    try:
+        model = hypermodel(run, search, data.train.input_shape, data.train.has_imag, steps)
+        tuner = make_tuner(
+            search, run, model, own, tracker=tracker, parent_id=parent.info.run_id, data=data
+        )
+        tuner.search(
+            dataset(data.train, run.train.batch_size, stacked, shuffle_seed=run.seed),
+            validation_data=dataset(data.validation, run.train.batch_size, stacked),
+            epochs=run.train.epochs,
+            shuffle=False,
+            verbose=0,
+        )
+    except (ConfigError, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        raise SearchFailed(f"worker {tuner_id} of search '{search.name}' failed: {exc}") from exc
+    if tuner.errors:
+        raise SearchFailed(
+            f"worker {tuner_id}: {len(tuner.errors)} trial(s) raised: {tuner.errors[0]}"
+        )
+    print(f"alphalab: worker {tuner_id} done: {len(tuner.trial_runs)} trial(s) of '{search.name}'")
+    return math.inf  # the search's result is the chief's

@@ -15,9 +15,9 @@ from omegaconf import DictConfig
 
 from alphalab.config import ConfigError
 from alphalab.config.names import PLAIN_LOSSES
-from alphalab.config.parse import run_spec
+from alphalab.config.parse import run_spec, tracking_spec
 from alphalab.config.parse_search import search_spec
-from alphalab.config.reader import register_resolvers
+from alphalab.config.reader import Reader, register_resolvers
 from alphalab.config.spec import RunSpec
 
 EXIT_BAD_INPUT = 2
@@ -47,6 +47,8 @@ _INFO_FLAGS = {
     "--experimental-rerun",
 }
 _MULTIRUN_FLAGS = {"--multirun", "-m"}
+# Hydra launchers that come with one of alphalab's extras (pyproject.toml).
+LAUNCHER_EXTRAS = {"ray": "ray", "submitit_local": "slurm", "submitit_slurm": "slurm"}
 
 
 HELP = """\
@@ -100,6 +102,9 @@ def hydra_error_line(exc: BaseException) -> str:
         group, option = missing.groups()
         options = re.findall(r"^\t(\S+)$", text, flags=re.MULTILINE)
         available = f" (available: {', '.join(options)})" if options else ""
+        extra = LAUNCHER_EXTRAS.get(option) if group == "hydra/launcher" else None
+        if extra:  # an optional engine that is not installed
+            return f"{group}: '{option}' is not installed: uv sync --extra {extra}{available}"
         return f"{group}: unknown option '{option}'{available}"
     override = re.search(r"Could not override '([^']+)'", text)
     if override and ("not in struct" in text or "To append to your config" in text):
@@ -126,14 +131,15 @@ def _sweep_values(overrides: list[str]) -> tuple[list[str], dict[str, list]]:
     return fixed, sweeps
 
 
-def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> None:
-    """Raise ConfigError if any job the command line describes would be rejected.
+def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig | None:
+    """Raise ConfigError if any job the command line describes would be rejected; return the
+    first job's config (None for Hydra's informational flags).
 
     Every value of every swept key is checked against the first values of the others: a config
     group's options are composed by Hydra, a plain value is set on the composed config (cheaper:
     composing is the slow part of a check)."""
     if any(arg.split("=")[0] in _INFO_FLAGS for arg in argv):
-        return
+        return None
     overrides = [arg for arg in argv if arg not in _MULTIRUN_FLAGS]
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
@@ -181,6 +187,7 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> None:
                 with open_dict(variant):
                     OmegaConf.update(variant, key.lstrip("+"), value, merge=False)
                 check(variant)
+    return cfg
 
 
 def check(cfg: DictConfig) -> None:
@@ -225,6 +232,19 @@ def preflight_or_exit(conf_dir: Path, config_name: str, argv: list[str]) -> None
         print(help_text(conf_dir), end="")
         raise SystemExit(0)
     try:
-        preflight(conf_dir, config_name, argv)
+        cfg = preflight(conf_dir, config_name, argv)
     except ConfigError as exc:
         fail(str(exc))
+    if cfg is not None:
+        check_store_or_exit(tracking_spec(Reader(cfg)).uri)
+
+
+def check_store_or_exit(configured_uri: str | None) -> None:
+    """Before anything trains: the store must answer, else one line naming ``tracking.uri``
+    (MLflow itself would retry an unreachable store for minutes)."""
+    from alphalab.tracking.precheck import store_problem
+    from alphalab.tracking.store import resolve_uri
+
+    problem = store_problem(resolve_uri(configured_uri))
+    if problem is not None:
+        fail(f"tracking.uri: {problem}")

@@ -7,19 +7,26 @@ It reads what only Hydra knows (the jobs, the launcher, the sweep folder), build
 from __future__ import annotations
 
 import atexit
+import os
+import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from alphalab.config import ConfigError
 from alphalab.config.parse import sweep_spec
 from alphalab.config.spec import flatten
+from alphalab.engine.context import ENV
+from alphalab.engine.provenance import COMMAND_ENV, command_line, provenance
 from alphalab.engine.sweep import SweepSession
 from alphalab.entry.preflight import fail
 from alphalab.entry.recorded import recorded_spec
+from alphalab.tracking.precheck import redact
+from alphalab.tracking.store import resolve_uri
 
 
 def sweep_overrides(config: DictConfig) -> list[list[str]]:
@@ -82,17 +89,59 @@ class SweepCallback(Callback):
         jobs = sweep_overrides(config)
         choices = config.hydra.runtime.choices
         name = spec.name or f"{sweep_kind(config)}-{datetime.now():%Y%m%d-%H%M%S}"
+        uri = resolve_uri(spec.tracking.uri)  # as this machine resolves it, for every worker
+        spec = replace(spec, tracking=replace(spec.tracking, uri=uri))
         self.session = SweepSession(spec, name, len(jobs))
-        self.session.start(
-            parent_params(config, jobs),
-            launcher=choices.get("hydra/launcher"),
-            workers=int(OmegaConf.select(config, "hydra.launcher.n_jobs") or 1),
-            state_dir=str(Path(config.hydra.sweep.dir) / ".alphalab"),
-        )
+        # Hydra turns an exception raised in a callback into a warning and runs the jobs without
+        # a parent: a sweep that cannot open or close its parent run must stop, with one line.
+        try:
+            self.session.start(
+                {**parent_params(config, jobs), **provenance()},
+                launcher=choices.get("hydra/launcher"),
+                workers=int(OmegaConf.select(config, "hydra.launcher.n_jobs") or 1),
+                state_dir=str(Path(config.hydra.sweep.dir) / ".alphalab"),
+            )
+        except Exception as exc:
+            if self.session.parent is not None:
+                self.session.parent.close("FAILED", f"{type(exc).__name__}: {exc}")
+            fail(f"sweep '{name}': cannot open its parent run in {redact(uri)}: {line(exc)}", 1)
         atexit.register(self.session.interrupted)
+        hand_to_jobs(config, None if spec_uri_set(config) else uri)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Summarise the children onto the parent run and close it."""
         if self.session is not None:
             tracker = self.session.parent.tracker
-            self.session.finish(lambda run_id: recorded_spec(tracker, run_id))
+            try:
+                self.session.finish(lambda run_id: recorded_spec(tracker, run_id))
+            except Exception as exc:  # finish() closed the parent FAILED
+                fail(f"sweep '{self.session.name}': its summary failed: {line(exc)}", 1)
+
+
+def line(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def spec_uri_set(config: DictConfig) -> bool:
+    """Whether ``tracking.uri`` is set in the config (else jobs resolve it from the env)."""
+    return bool(OmegaConf.select(config, "tracking.uri"))
+
+
+def hydra_quoted(value: str) -> str:
+    """``value`` as a quoted string of Hydra's override grammar (it reads back unchanged)."""
+    value = re.sub(r"(\\+)(?='|$)", lambda m: m.group(1) * 2, value)
+    return "'" + value.replace("'", "\\'").replace("${", "\\${") + "'"
+
+
+def hand_to_jobs(config: DictConfig, uri: str | None) -> None:
+    """Hand the sweep to its jobs wherever they run: as ``hydra.job.env_set`` overrides, which
+    every launcher applies in the job's own process (a Ray cluster's workers or SLURM's nodes do
+    not inherit this process's environment); jobs recompose from ``hydra.overrides.hydra``."""
+    env = {ENV: os.environ[ENV], COMMAND_ENV: command_line()}
+    if uri is not None:  # tracking.uri unset: the jobs use the store this machine resolved
+        env["MLFLOW_TRACKING_URI"] = uri
+    with open_dict(config):
+        for key, value in env.items():
+            config.hydra.overrides.hydra.append(f"++hydra.job.env_set.{key}={hydra_quoted(value)}")

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
+from alphalab.tracking.lock import lock_file
 from alphalab.tracking.store import Tracker, sqlite_path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -81,18 +82,18 @@ def check_port(host: str, port: int) -> None:
 def prepare_store(uri: str, experiment_name: str) -> bool:
     """Create a missing SQLite store once, here, before the server's processes open it.
 
-    Several processes opening a fresh SQLite store race on its schema migration.
-    Returns whether a store was created.
+    Several processes opening a fresh store race on its schema migration; a PostgreSQL database
+    is migrated here too. Returns whether a SQLite store was created.
     """
     db = sqlite_path(uri)
-    if db is None or db.exists():
-        return False
+    if (db is not None and db.exists()) or lock_file(uri) is None:
+        return False  # a whole SQLite store (files are created whole), or an HTTP server
     try:
-        Tracker(uri, experiment_name)
+        Tracker(uri, experiment_name)  # a SQL server's database is migrated here, under the lock
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UIError(f"cannot create the store {uri}: {first}") from exc
-    return True
+    return db is not None
 
 
 def experiment_id(uri: str, experiment_name: str) -> str | None:
@@ -205,8 +206,10 @@ def start_server(
     *,
     log: Path | None = None,
     timeout: float = START_TIMEOUT,
+    artifacts: str | None = None,
 ) -> tuple[subprocess.Popen, str]:
-    """Start ``mlflow ui`` on ``uri`` and return ``(process, url)`` once it answers HTTP.
+    """Start ``mlflow ui`` on ``uri`` and return ``(process, url)`` once it answers HTTP; with
+    ``artifacts`` (a folder or URI), ``mlflow server`` that stores and serves them there.
 
     The server runs in its own session (so a terminal's Ctrl-C reaches only us, and we stop the
     whole group). Its output goes to ``log``, or is inherited when ``log`` is None. Port 0 picks
@@ -220,9 +223,10 @@ def start_server(
         sys.executable,
         "-m",
         "mlflow",
-        "ui",
+        "ui" if artifacts is None else "server",
         "--backend-store-uri",
         uri,
+        *(["--artifacts-destination", artifacts] if artifacts else []),
         "--host",
         host,
         "--port",

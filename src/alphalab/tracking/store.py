@@ -15,6 +15,7 @@ from typing import Any
 from alphalab.config.paths import project_root
 from alphalab.config.spec import TrackingSpec
 from alphalab.tracking import names
+from alphalab.tracking.lock import lock_file, open_client, sqlite_path, store_lock
 
 PARAM_BATCH = 100  # MLflow's limits per log_batch call
 METRIC_BATCH = 1000
@@ -30,13 +31,6 @@ def default_uri() -> str:
 def resolve_uri(configured: str | None) -> str:
     """``tracking.uri`` from config, else ``MLFLOW_TRACKING_URI``, else the project's store."""
     return configured or os.environ.get("MLFLOW_TRACKING_URI") or default_uri()
-
-
-def sqlite_path(uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` store, None for any other store."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    return Path(uri[len("sqlite:///") :])
 
 
 def to_param(value: Any) -> str:
@@ -71,9 +65,9 @@ class Tracker:
         """``create=False``: raise LookupError instead of creating a missing experiment."""
         import logging
 
-        from mlflow.tracking import MlflowClient
+        import mlflow  # sets its loggers' levels on import: quieten them after
 
-        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger(mlflow.__name__).setLevel(logging.WARNING)
 
         self.uri = resolve_uri(uri)
         db = sqlite_path(self.uri)
@@ -81,7 +75,10 @@ class Tracker:
             db.parent.mkdir(parents=True, exist_ok=True)
             if artifact_location is None:
                 artifact_location = (db.parent / "artifacts").as_uri()
-        self.client = MlflowClient(tracking_uri=self.uri)
+        elif artifact_location is None and lock_file(self.uri) is not None:
+            # a SQL database: the project's folder, not MLflow's default ./mlruns of any cwd
+            artifact_location = (project_root() / "mlruns" / "artifacts").as_uri()
+        self.client = open_client(self.uri)  # creates or migrates the store one process at a time
         self.experiment_name = experiment_name
         found = self.client.get_experiment_by_name(experiment_name)
         if found is not None:
@@ -89,7 +86,8 @@ class Tracker:
         elif not create:
             raise LookupError(f"no experiment '{experiment_name}'")
         else:
-            self.experiment_id = self._create_experiment(experiment_name, artifact_location)
+            with store_lock(self.uri):
+                self.experiment_id = self._create_experiment(experiment_name, artifact_location)
 
     def _create_experiment(self, name: str, artifact_location: str | None) -> str:
         from mlflow.exceptions import MlflowException

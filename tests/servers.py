@@ -1,0 +1,301 @@
+"""Real servers for the engine tests, on 127.0.0.1 and free ports, always stopped afterwards.
+
+- ``postgres_cluster()``: a throwaway PostgreSQL cluster (Debian's server binaries, found by
+  tests/provision.py as ``$ALPHALAB_POSTGRESQL_BIN``). initdb and postgres refuse to run as root,
+  so as root they run as the ``postgres`` system user, in a folder directly under /tmp (pytest's
+  tmp folders are closed to other users). postgres is our direct child in its own session, dies
+  with us (PR_SET_PDEATHSIG) and is stopped with its whole process group.
+- ``tracking_server(backend, artifacts)``: ``mlflow server`` on a backend store, via
+  ``alphalab.tracking.server`` (its own process group, stopped as a whole).
+- ``in_session(command)``: a command in its own session whose whole group is killed at the end
+  (Ray's and submitit's processes outlive a killed driver otherwise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from alphalab.tracking.server import free_port, group_members, start_server, stop_server
+
+USER, PASSWORD = "alphalab", "secret"
+
+
+def _as_postgres_user() -> dict:
+    if os.geteuid() != 0:
+        return {}
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    raise RuntimeError("as root, PostgreSQL needs an unprivileged user (postgres or nobody)")
+
+
+def _die_with_parent() -> None:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGQUIT), 0, 0, 0)
+
+
+def kill_group(pgid: int, grace: float = 10.0) -> None:
+    """SIGTERM a whole process group, SIGKILL what is left after ``grace`` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+        deadline = time.monotonic() + wait
+        while group_members(pgid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not group_members(pgid):
+            return
+
+
+@dataclass
+class Postgres:
+    """A running cluster: ``url(database)`` for MLflow and alphalab."""
+
+    port: int
+    process: subprocess.Popen
+
+    def url(self, database: str, password: str = PASSWORD) -> str:
+        """``postgresql+psycopg://`` URL of ``database`` on this cluster."""
+        return f"postgresql+psycopg://{USER}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database; returns its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres").replace("+psycopg", ""), autocommit=True) as db:
+            db.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+@contextlib.contextmanager
+def postgres_cluster(timeout: float = 60.0) -> Iterator[Postgres]:
+    """A fresh PostgreSQL cluster for the block, on 127.0.0.1 and a free port."""
+    import psycopg
+
+    bindir = Path(os.environ.get("ALPHALAB_POSTGRESQL_BIN", "/usr/lib/postgresql/15/bin"))
+    run_as = _as_postgres_user()
+    root = Path(tempfile.mkdtemp(prefix="alphalab-pg-"))
+    (root / "pw").write_text(PASSWORD + "\n")
+    if run_as:
+        for path in (root, root / "pw"):
+            os.chown(path, run_as["user"], run_as["group"])
+    process = None
+    try:
+        initdb = [str(bindir / "initdb"), "-D", str(root / "data"), "-U", USER]
+        initdb += [f"--pwfile={root / 'pw'}", "--auth-host=scram-sha-256", "--auth-local=trust"]
+        initdb += ["-E", "UTF8", "--locale=C", "--no-sync"]
+        subprocess.run(initdb, check=True, capture_output=True, **run_as)
+        port = free_port()
+        settings = ["listen_addresses=127.0.0.1", f"unix_socket_directories={root}", "fsync=off"]
+        settings += ["synchronous_commit=off", "full_page_writes=off", "max_connections=60"]
+        command = [str(bindir / "postgres"), "-D", str(root / "data"), "-p", str(port)]
+        command += [arg for setting in settings for arg in ("-c", setting)]
+        with open(root / "postgres.log", "wb") as log:
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                **run_as,
+            )
+        cluster = Postgres(port, process)
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, (root / "postgres.log").read_text()[-2000:]
+            try:
+                psycopg.connect(cluster.url("postgres").replace("+psycopg", ""), connect_timeout=2)
+                break
+            except psycopg.OperationalError:
+                assert time.monotonic() < deadline, "PostgreSQL did not accept a login in time"
+                time.sleep(0.1)
+        yield cluster
+    finally:
+        if process is not None:
+            process.send_signal(signal.SIGQUIT)  # immediate shutdown
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+            kill_group(process.pid, grace=1.0)  # any backend left
+            process.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def tracking_server(backend: str, artifacts: Path, log: Path) -> Iterator[str]:
+    """``mlflow server`` on ``backend`` (artifacts under ``artifacts``), on 127.0.0.1 and a free
+    port; yields its URL without the trailing slash."""
+    process, url = start_server(backend, port=0, log=log, artifacts=str(artifacts), timeout=120)
+    try:
+        yield url.rstrip("/")
+    finally:
+        stop_server(process)
+
+
+def command_env(**extra: str) -> dict[str, str]:
+    """The environment of a user's command in these tests."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="2",
+        MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true",
+        MLFLOW_DISABLE_TELEMETRY="true",
+    )
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def in_session(args: list[str], log: Path, cwd: Path, **extra_env: str) -> Iterator:
+    """``python -m ARGS`` in its own session, output to ``log``; its whole process group is
+    killed when the block ends, finished or not."""
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            cwd=cwd,
+            env=command_env(**extra_env),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        kill_group(process.pid, grace=2.0)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+
+
+def finish(process: subprocess.Popen, log: Path, timeout: float) -> str:
+    """Wait for a command started by ``in_session``; its output (the test fails on timeout)."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(
+            f"still running after {timeout:.0f} s:\n{log.read_text()[-3000:]}"
+        ) from None
+    return log.read_text(errors="replace")
+
+
+SLURM_CONF = """\
+ClusterName=alphalab
+SlurmctldHost={host}(127.0.0.1)
+SlurmctldPort={ctld_port}
+SlurmdPort={slurmd_port}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/none
+CredType=cred/none
+StateSaveLocation={root}/state
+SlurmdSpoolDir={root}/spool
+SlurmctldPidFile={root}/slurmctld.pid
+SlurmdPidFile={root}/slurmd.pid
+SlurmctldLogFile={root}/slurmctld.log
+SlurmdLogFile={root}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MpiDefault=none
+ReturnToService=2
+InactiveLimit=0
+MinJobAge=300
+KillWait=5
+NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=4000 State=UNKNOWN
+PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+@contextlib.contextmanager
+def slurm_cluster(cpus: int = 2, timeout: float = 60.0) -> Iterator[dict[str, str]]:
+    """A one-node SLURM (Debian's slurm-wlm) on 127.0.0.1 for the block; yields the environment
+    its clients need (``SLURM_CONF``). Test-only settings: no authentication (auth/none, so no
+    munge daemon), no accounting; slurmctld and slurmd run as root, each in its own session."""
+    import socket
+
+    sbin = Path(os.environ.get("ALPHALAB_SLURM_SBIN", "/usr/sbin"))
+    root = Path(tempfile.mkdtemp(prefix="alphalab-slurm-", dir="/tmp"))
+    for sub in ("state", "spool"):
+        (root / sub).mkdir()
+    host = socket.gethostname()
+    conf = root / "slurm.conf"
+    ports = {"ctld_port": free_port(), "slurmd_port": free_port()}
+    conf.write_text(SLURM_CONF.format(host=host, root=root, cpus=cpus, **ports))
+    env = {**os.environ, "SLURM_CONF": str(conf)}
+    daemons = []
+    try:
+        for command in (
+            [str(sbin / "slurmctld"), "-D", "-i", "-f", str(conf)],
+            [str(sbin / "slurmd"), "-D", "-f", str(conf), "-N", host],
+        ):
+            with open(root / f"{Path(command[0]).name}.out", "wb") as log:
+                daemons.append(
+                    subprocess.Popen(
+                        command,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        deadline = time.monotonic() + timeout
+        while True:
+            done = subprocess.run(
+                ["sinfo", "-h", "-o", "%T"], env=env, capture_output=True, text=True
+            )
+            if done.returncode == 0 and done.stdout.strip() in ("idle", "mixed", "allocated"):
+                break
+            assert all(d.poll() is None for d in daemons), (root / "slurmd.out").read_text()[-2000:]
+            assert time.monotonic() < deadline, (
+                f"SLURM's node is not idle: {done.stdout}{done.stderr}"
+            )
+            time.sleep(0.3)
+        yield env
+    finally:
+        if daemons:
+            subprocess.run(["scancel", "--full", "-u", "root"], env=env, capture_output=True)
+            wait_for_empty_queue(env, timeout=15)
+        for daemon in reversed(daemons):
+            kill_group(daemon.pid, grace=5.0)
+            daemon.wait(timeout=10)
+        for pid in job_steps(conf):  # slurmstepd runs in a session of its own
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for_empty_queue(env: dict[str, str], timeout: float) -> bool:
+    """Whether SLURM's queue empties within ``timeout`` s (jobs linger a moment COMPLETING)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = subprocess.run(["squeue", "-h"], env=env, capture_output=True, text=True)
+        if done.returncode == 0 and not done.stdout.strip():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def job_steps(conf: Path) -> list[int]:
+    """The ``slurmstepd`` processes of the cluster configured by ``conf``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            step = entry.name.isdigit() and (entry / "comm").read_text().startswith("slurmstepd")
+            if step and f"SLURM_CONF={conf}".encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

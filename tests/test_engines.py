@@ -1,0 +1,285 @@
+"""Beyond one machine, against the real engines started here on 127.0.0.1: an MLflow tracking
+server on PostgreSQL, PostgreSQL directly, a local Ray instance, submitit's executor and
+keras-tuner's chief and workers. Every process a test starts is stopped when it ends."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, all_runs, cli, client, store_uri
+from tests.servers import (
+    finish,
+    in_session,
+    postgres_cluster,
+    slurm_cluster,
+    tracking_server,
+    wait_for_empty_queue,
+)
+
+pytestmark = pytest.mark.slow
+
+FAST = ["+sweep=alpha", "+debug=fast", "alpha.imag=2.0"]
+GRID = ["approach=lambda,trainable", "alpha.real=0.4,0.6"]  # 4 jobs
+PAIR = ["approach=lambda,trainable", "alpha.real=0.5"]  # 2 jobs: one batch of processes
+TIMEOUT = 420
+
+
+def sweep_in(tmp_path: Path, name: str, *args: str, **env: str) -> str:
+    """``python -m experiments.run ARGS`` in its own session; its output once it exits 0."""
+    log = tmp_path / f"{name}.log"
+    command = ["experiments.run", *args, f"hydra.sweep.dir={tmp_path / name}"]
+    with in_session(command, log, ROOT, **env) as process:
+        output = finish(process, log, TIMEOUT)
+    assert process.returncode == 0, output[-4000:]
+    return output
+
+
+def split(runs):
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def check_sweep(uri: str, jobs: int, name: str | None = None):
+    """One FINISHED parent with ``jobs`` FINISHED children, each job exactly once, and a
+    comparison.csv listing exactly them; returns (parent, children)."""
+    parents, children = split(all_runs(uri))
+    (parent,) = [
+        p
+        for p in parents
+        if p.data.tags.get("alphalab.kind") == "sweep"
+        and name in (None, p.data.tags.get("alphalab.sweep_name"))
+    ]
+    children = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
+    assert parent.info.status == "FINISHED"
+    assert len(children) == jobs and {c.info.status for c in children} == {"FINISHED"}
+    assert len({c.data.tags["alphalab.job_key"] for c in children}) == jobs
+    with tempfile.TemporaryDirectory() as folder:
+        local = client(uri).download_artifacts(parent.info.run_id, "comparison.csv", folder)
+        rows = list(csv.DictReader(io.StringIO(Path(local).read_text())))
+    assert {row["run_id"] for row in rows} == {c.info.run_id for c in children}
+    best_fixed = min(
+        c.data.metrics["final_val_loss"] for c in children if c.data.params["approach"] == "lambda"
+    )
+    assert parent.data.metrics["best_fixed_val_loss"] == pytest.approx(best_fixed)
+    return parent, children
+
+
+# --- PostgreSQL and an MLflow server on it ----------------------------------------------------
+@pytest.fixture(scope="module")
+def postgres():
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def server(postgres, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("server")
+    backend = postgres.create_database("mlflow_server")
+    with tracking_server(backend, folder / "artifacts", folder / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server_sweep(server, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("server-sweep")
+    args = [*FAST, *GRID, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    args += ["sweep.name=on-server", f"tracking.uri={server}"]
+    output = sweep_in(folder, "first", *args)
+    return folder, args, output
+
+
+@pytest.mark.needs("postgresql")
+def test_a_parallel_sweep_through_a_server_on_postgresql_lands_every_child_once(
+    server, server_sweep
+):
+    _, _, output = server_sweep
+    assert "launcher joblib" in output and "[  4/4]" in output
+    assert "View run" not in output  # MLflow's per-run URL lines stay out of the progress
+    parent, children = check_sweep(server, 4, "on-server")
+    artifact = children[0].info.artifact_uri
+    assert artifact.startswith("mlflow-artifacts:/"), artifact  # stored by the server
+    assert parent.data.params["provenance.mlflow_version"] == "3.17.2"
+    for child in children:
+        params = child.data.params
+        assert len(params["provenance.git_commit"]) in (40, 7)  # a commit, or "unknown"
+        assert params["provenance.uv_lock"].startswith("sha256:")
+        assert params["provenance.command"].startswith("python -m experiments.run +sweep=alpha")
+        assert "hydra/launcher=joblib" in params["provenance.command"]
+        assert len(params["data.digest"]) == 16
+
+
+@pytest.mark.needs("postgresql")
+def test_resume_and_compare_against_the_server(server, server_sweep):
+    folder, args, _ = server_sweep
+    parent, children = check_sweep(server, 4, "on-server")
+    output = sweep_in(folder, "again", *args)
+    assert "resuming sweep 'on-server': 4 jobs (4 already finished)" in output
+    again, now = check_sweep(server, 4, "on-server")
+    assert again.info.run_id == parent.info.run_id
+    assert {c.info.run_id for c in now} == {c.info.run_id for c in children}  # none rerun
+    result = cli("experiments.compare", "on-server", "--store", server)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert parent.info.run_id in result.stdout and "learned α" in result.stdout
+
+
+@pytest.mark.needs("postgresql")
+def test_reproduce_reruns_a_logged_run_and_says_whether_it_matches(server, server_sweep):
+    from alphalab.entry.reproduce import reproduce
+
+    _, children = check_sweep(server, 4, "on-server")
+    original = next(c for c in children if c.data.params["approach"] == "trainable")
+    result = cli("experiments.reproduce", original.info.run_id, "--store", server)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "metrics match" in result.stdout
+    runs = [r for r in all_runs(server) if r.data.tags.get("alphalab.reproduces")]
+    (rerun,) = [r for r in runs if r.data.tags["alphalab.reproduces"] == original.info.run_id]
+    assert rerun.info.run_id != original.info.run_id and rerun.info.status == "FINISHED"
+    assert "mlflow.parentRunId" not in rerun.data.tags
+    assert rerun.data.metrics["final_val_loss"] == pytest.approx(
+        original.data.metrics["final_val_loss"], rel=1e-6
+    )
+    # a run whose recorded result does not come out again is reported as different
+    client(server).log_metric(original.info.run_id, "final_val_loss", 1.2345)
+    differs = reproduce(server, original.info.run_id)
+    assert not differs.matches
+    assert "final_val_loss 1.2345 then" in differs.report()
+
+
+@pytest.mark.needs("postgresql")
+def test_a_search_compare_and_the_ui_directly_on_postgresql(postgres, tmp_path):
+    uri = postgres.create_database("direct")  # fresh: the search's process migrates it
+    args = ["+search=random", "+debug=fast", "search.max_trials=2", "search.name=pg-search"]
+    args += [f"tracking.uri={uri}", f"search.directory={tmp_path / 'kt'}"]
+    args += [f"tracking.artifact_location={tmp_path / 'artifacts'}", f"hydra.run.dir={tmp_path}"]
+    output = sweep_in(tmp_path, "search", *args)
+    assert "best" in output
+    (parent,), children = split(all_runs(uri))
+    assert parent.info.status == "FINISHED"
+    kinds = sorted(c.data.tags["alphalab.kind"] for c in children)
+    assert kinds == ["reference", "trial", "trial"]
+    assert all(str(tmp_path / "artifacts") in c.info.artifact_uri for c in children)
+    result = cli("experiments.compare", "pg-search", "--store", uri)
+    assert result.returncode == 0 and parent.info.run_id in result.stdout
+
+    log = tmp_path / "ui.log"
+    with in_session(["experiments.ui", "--store", uri, "--port", "0"], log, ROOT) as ui:
+        deadline = time.monotonic() + 120
+        while "MLflow UI for" not in log.read_text():
+            assert ui.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.2)
+        line = next(x for x in log.read_text().splitlines() if "MLflow UI for" in x)
+        assert "***@" in line and postgres.url("direct") not in line  # no password printed
+        base = line.split(" at ")[1].split("#")[0]
+        query = "ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=alphalab"
+        with urllib.request.urlopen(base + query, timeout=10) as answer:
+            assert b'"name": "alphalab"' in answer.read().replace(b'":"', b'": "')
+
+
+# --- Ray, submitit ------------------------------------------------------------------------------
+@pytest.mark.needs("postgresql")
+def test_ray_runs_a_sweep_on_a_local_instance(server, tmp_path):
+    uri = server  # jobs on a cluster log to a tracking server
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay short
+    args = [*FAST, *GRID, "hydra/launcher=ray", f"tracking.uri={uri}", "sweep.name=on-ray"]
+    args += [
+        "+hydra.launcher.ray.init.num_cpus=2",
+        "+hydra.launcher.ray.init.include_dashboard=false",
+    ]
+    args += [f"+hydra.launcher.ray.init._temp_dir={ray_tmp}"]
+    env = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
+    try:
+        output = sweep_in(tmp_path, "ray", *args, **env)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert "launcher ray" in output and "Started a local Ray instance" in output
+    parent, children = check_sweep(uri, 4, "on-ray")
+    assert (
+        "Learned alpha wins" in parent.data.tags["mlflow.note.content"]
+        or "tie" in (parent.data.tags["mlflow.note.content"])
+    )
+    assert {c.data.params["provenance.command"] for c in children} == {
+        parent.data.params["provenance.command"]
+    }
+
+
+def test_submitit_local_runs_a_sweep_with_its_executor(tmp_path):
+    uri = store_uri(tmp_path)
+    args = [*FAST, *PAIR, "hydra/launcher=submitit_local", "hydra.sweeper.max_batch_size=2"]
+    output = sweep_in(tmp_path, "submitit", *args, f"tracking.uri={uri}")
+    assert "launcher submitit_local" in output
+    parent, _ = check_sweep(uri, 2)
+    # each job's own config carries the sweep (jobs on other machines get it only this way)
+    from omegaconf import OmegaConf
+
+    job = OmegaConf.load(tmp_path / "submitit" / "0" / ".hydra" / "hydra.yaml")
+    handed = job.hydra.job.env_set
+    assert parent.info.run_id in handed.ALPHALAB_SWEEP and uri in handed.ALPHALAB_SWEEP
+    assert handed.ALPHALAB_COMMAND.startswith("python -m experiments.run +sweep=alpha")
+    logs = list((tmp_path / "submitit" / ".submitit").glob("*/*_0_log.out"))
+    assert len(logs) == 2  # one submitit job per sweep job
+    assert sum("FINISHED" in log.read_text() for log in logs) == 2
+
+
+@pytest.mark.needs("slurm")
+def test_submitit_slurm_runs_a_sweep_on_a_one_node_slurm(tmp_path):
+    uri = store_uri(tmp_path)
+    args = [*FAST, *PAIR, "hydra/launcher=submitit_slurm", "hydra.launcher.partition=debug"]
+    args += ["hydra.launcher.timeout_min=10", "hydra.launcher.cpus_per_task=1"]
+    with slurm_cluster(cpus=2) as env:
+        output = sweep_in(
+            tmp_path, "slurm", *args, f"tracking.uri={uri}", SLURM_CONF=env["SLURM_CONF"]
+        )
+        assert wait_for_empty_queue(env, timeout=30)  # every job left SLURM's queue
+    assert "launcher submitit_slurm" in output
+    parent, children = check_sweep(uri, 2)
+    assert len({c.data.params["provenance.command"] for c in children}) == 1
+
+
+# --- keras-tuner's chief and workers ------------------------------------------------------------
+@pytest.mark.needs("postgresql")
+def test_a_distributed_search_logs_every_trial_once_under_one_parent(server, tmp_path):
+    from alphalab.tracking.server import free_port
+
+    trials = 4
+    args = ["experiments.run", "+search=random", "+debug=fast", "search.name=distributed"]
+    args += [f"search.max_trials={trials}", f"tracking.uri={server}"]
+    args += [f"search.directory={tmp_path / 'kt'}", f"hydra.run.dir={tmp_path / 'h'}"]
+    oracle = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
+    roles = ("chief", "tuner0", "tuner1")
+    with (
+        in_session(args, tmp_path / "chief.log", ROOT, KERASTUNER_TUNER_ID="chief", **oracle) as c,
+        in_session(args, tmp_path / "w0.log", ROOT, KERASTUNER_TUNER_ID="tuner0", **oracle) as w0,
+        in_session(args, tmp_path / "w1.log", ROOT, KERASTUNER_TUNER_ID="tuner1", **oracle) as w1,
+    ):
+        outputs = {
+            role: finish(process, tmp_path / f"{name}.log", TIMEOUT)
+            for role, process, name in zip(roles, (c, w0, w1), ("chief", "w0", "w1"), strict=True)
+        }
+        codes = {role: p.returncode for role, p in zip(roles, (c, w0, w1), strict=True)}
+    assert codes == dict.fromkeys(roles, 0), outputs
+    assert "serving the oracle at 127.0.0.1" in outputs["chief"]
+    runs = all_runs(server)
+    (parent,) = [r for r in runs if r.data.tags.get("alphalab.sweep_name") == "distributed"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    trial_runs = [c for c in children if c.data.tags["alphalab.kind"] == "trial"]
+    references = [c for c in children if c.data.tags["alphalab.kind"] == "reference"]
+    assert sorted(c.data.tags["alphalab.trial_id"] for c in trial_runs) == [
+        str(i) for i in range(trials)
+    ]  # every trial a child, exactly once
+    assert len(references) == 1 and parent.info.status == "FINISHED"
+    assert {c.info.status for c in children} == {"FINISHED"}
+    for worker in ("tuner0", "tuner1"):
+        assert f"worker {worker} done" in outputs[worker]
+        assert "[trial " in outputs[worker]
+    assert "[trial " not in outputs["chief"]  # the chief serves the oracle, runs no trial
+    assert os.path.isdir(tmp_path / "kt" / "workers" / "distributed" / "tuner0")
