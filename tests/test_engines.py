@@ -156,6 +156,27 @@ def test_reproduce_reruns_a_logged_run_and_says_whether_it_matches(server, serve
 
 
 @pytest.mark.needs("postgresql")
+def test_the_population_launcher_records_every_member_on_postgresql_and_through_a_server(
+    postgres, server, tmp_path
+):
+    """The sweeps' default launcher: its bulk SQL on PostgreSQL itself, its threads over HTTP."""
+    direct = postgres.create_database("population")
+    for name, uri in (("direct", direct), ("server", server)):
+        args = [*FAST, *GRID, f"tracking.uri={uri}", f"sweep.name=population-{name}"]
+        args += [f"tracking.artifact_location={tmp_path / 'artifacts'}"]
+        output = sweep_in(tmp_path, name, *args)
+        assert "launcher population" in output and "[  4/4]" in output, output[-2000:]
+        _, children = check_sweep(uri, 4, f"population-{name}")
+        for child in children:
+            assert child.data.tags["alphalab.population"] == "4"
+            history = client(uri).get_metric_history(child.info.run_id, "val_loss")
+            assert [m.step for m in history] == [0, 1, 2]
+            assert history[-1].value == pytest.approx(child.data.metrics["final_val_loss"])
+            files = {f.path for f in client(uri).list_artifacts(child.info.run_id)}
+            assert {"weights.json", "model.keras"} <= files, files
+
+
+@pytest.mark.needs("postgresql")
 def test_a_search_compare_and_the_ui_directly_on_postgresql(postgres, tmp_path):
     uri = postgres.create_database("direct")  # fresh: the search's process migrates it
     args = ["+search=random", "+debug=fast", "search.max_trials=2", "search.name=pg-search"]
