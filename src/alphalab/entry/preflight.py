@@ -200,7 +200,9 @@ def check(cfg: DictConfig) -> None:
 
         read_file(spec.task)
     if cfg.get("search") is not None:
-        search_spec(cfg)
+        from alphalab.engine import distributed
+
+        distributed.check_name(search_spec(cfg), distributed.role())
 
 
 _CHECKED: set[str] = set()
