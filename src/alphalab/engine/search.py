@@ -34,15 +34,46 @@ def tuner_directory(search: SearchSpec, tracker: Tracker) -> Path:
     return (db.parent if db is not None else project_root() / "mlruns") / "keras-tuner"
 
 
-def run_search(run: RunSpec, search: SearchSpec) -> float:
-    """Run (or continue) the configured search; return the best trial's validation loss."""
+def _prepared(run: RunSpec):
+    """The search's data, after seeding everything from ``run.seed``."""
     import logging
 
     import keras
 
-    from alphalab.engine.fit import dataset, prepare_data
+    from alphalab.engine.fit import prepare_data
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    keras.utils.set_random_seed(run.seed)
+    return prepare_data(run)
+
+
+def _tuner(run: RunSpec, search: SearchSpec, data, directory: Path, tracker, parent_id: str):
+    """The hypermodel's tuner, logging every trial as a child of ``parent_id``."""
     from alphalab.engine.tuner import hypermodel, make_tuner
 
+    steps = run.train.total_steps(len(data.train.x))
+    model = hypermodel(run, search, data.train.input_shape, data.train.has_imag, steps)
+    return make_tuner(
+        search, run, model, directory, tracker=tracker, parent_id=parent_id, data=data
+    )
+
+
+def _search(tuner, run: RunSpec, data) -> None:
+    """Run the tuner's trials on the run's training and validation data."""
+    from alphalab.engine.fit import dataset
+
+    stacked = run.output == "stacked"
+    tuner.search(
+        dataset(data.train, run.train.batch_size, stacked, shuffle_seed=run.seed),
+        validation_data=dataset(data.validation, run.train.batch_size, stacked),
+        epochs=run.train.epochs,
+        shuffle=False,
+        verbose=0,
+    )
+
+
+def run_search(run: RunSpec, search: SearchSpec) -> float:
+    """Run (or continue) the configured search; return the best trial's validation loss."""
     tuner_id = distributed.role()
     distributed.check_name(search, tuner_id)
     search = replace(search, name=search.name or f"{search.tuner}-{datetime.now():%Y%m%d-%H%M%S}")
@@ -50,13 +81,7 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
     directory = tuner_directory(search, tracker)
     if tuner_id not in (None, "chief"):
         return run_worker(run, search, tracker, tuner_id, directory)
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    keras.utils.set_random_seed(run.seed)
-    data = prepare_data(run)
-    train_part, val_part = data.train, data.validation
-    steps = run.train.total_steps(len(train_part.x))
-    stacked = run.output == "stacked"
-
+    data = _prepared(run)
     params = {f"search.{k}": v for k, v in search.__dict__.items()}
     params.update(run_params(run, data.params()))
     started = time.time()
@@ -72,19 +97,10 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
         flush=True,
     )
     try:
-        model = hypermodel(run, search, train_part.input_shape, train_part.has_imag, steps)
-        tuner = make_tuner(
-            search, run, model, directory, tracker=tracker, parent_id=parent.run_id, data=data
-        )
+        tuner = _tuner(run, search, data, directory, tracker, parent.run_id)
         tuner.oracle.max_trials = search.max_trials  # a reloaded oracle keeps its old limit
         before = len(tuner.oracle.trials)
-        tuner.search(
-            dataset(train_part, run.train.batch_size, stacked, shuffle_seed=run.seed),
-            validation_data=dataset(val_part, run.train.batch_size, stacked),
-            epochs=run.train.epochs,
-            shuffle=False,
-            verbose=0,
-        )
+        _search(tuner, run, data)
         new_trials = len(tuner.oracle.trials) - before
         if search.reference:
             run_job(
@@ -113,37 +129,17 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
 def run_worker(run: RunSpec, search: SearchSpec, tracker: Tracker, tuner_id: str, directory):
     """A worker of a distributed search: trials from the chief's oracle, each a child of the
     parent the chief opened; the parent stays open for the chief."""
-    import logging
-
-    import keras
-
-    from alphalab.engine.fit import dataset, prepare_data
-    from alphalab.engine.tuner import hypermodel, make_tuner
-
     try:
         parent = distributed.wait_for_parent(tracker, search.name, tuner_id)
     except TimeoutError as exc:
         raise SearchFailed(str(exc)) from None
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    keras.utils.set_random_seed(run.seed)
-    data = prepare_data(run)
-    steps = run.train.total_steps(len(data.train.x))
-    stacked = run.output == "stacked"
+    data = _prepared(run)
     own = distributed.worker_directory(directory, search.name, tuner_id)
     joined = f"search '{search.name}' (parent run {parent.info.run_id})"
     print(f"alphalab: worker {tuner_id} joins {joined}", flush=True)
     try:
-        model = hypermodel(run, search, data.train.input_shape, data.train.has_imag, steps)
-        tuner = make_tuner(
-            search, run, model, own, tracker=tracker, parent_id=parent.info.run_id, data=data
-        )
-        tuner.search(
-            dataset(data.train, run.train.batch_size, stacked, shuffle_seed=run.seed),
-            validation_data=dataset(data.validation, run.train.batch_size, stacked),
-            epochs=run.train.epochs,
-            shuffle=False,
-            verbose=0,
-        )
+        tuner = _tuner(run, search, data, own, tracker, parent.info.run_id)
+        _search(tuner, run, data)
     except (ConfigError, KeyboardInterrupt):
         raise
     except BaseException as exc:
