@@ -27,7 +27,8 @@ from tests.conftest import all_runs, client, compose, store_uri
 from tests.test_sweep import sweep
 
 LOSS_RTOL, ALPHA_ATOL = 1e-5, 1e-6
-GRID = ["+debug=fast", "alpha.real=0.4,0.8", "alpha.imag=1.6,2.2", "model.head=gain"]
+# integer values too: a member derived from a composed job must record them as Hydra parses them
+GRID = ["+debug=fast", "alpha.real=0.4,0.8", "alpha.imag=2,3", "model.head=gain"]
 VOLATILE_METRICS = {"train_seconds"}
 
 

@@ -10,6 +10,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 
+def _as_written(value: float) -> float:
+    """A config's number as Hydra would have parsed it (an int stays an int), so that a job
+    derived from another has the same params and job key as the job composed in full."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else float(value)
+
+
 class Alpha(NamedTuple):
     """A complex coefficient as its two real parts (a plain tuple to everything else)."""
 
@@ -126,7 +132,7 @@ class RunSpec:
         """The same run with another approach and alpha (a search trial, a refinement)."""
         config = copy.deepcopy(self.config)
         config.setdefault("approach", {})["name"] = approach
-        config["alpha"] = {"real": float(alpha[0]), "imag": float(alpha[1])}
+        config["alpha"] = {"real": _as_written(alpha[0]), "imag": _as_written(alpha[1])}
         return replace(self, approach=approach, alpha=Alpha(*map(float, alpha)), config=config)
 
     def with_seed(self, seed: int) -> RunSpec:
