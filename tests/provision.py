@@ -36,10 +36,6 @@ from experiments._bytecode import ensure_bytecode
 # Exit code when a needed tool is missing and cannot be installed (pytest's own codes are 0-5).
 EXIT_MISSING_TOOL = 6
 
-# Tests that need a tool but do not carry the marker yet. Remove an entry once the test has
-# @pytest.mark.needs(...).
-UNMARKED_NEEDS: dict[str, tuple[str, ...]] = {}
-
 
 @dataclass(frozen=True)
 class Tool:
@@ -142,7 +138,6 @@ def needed(items: Iterable[pytest.Item]) -> dict[str, list[pytest.Item]]:
     found: dict[str, list[pytest.Item]] = {}
     for item in items:
         names = [n for mark in item.iter_markers("needs") for n in mark.args]
-        names += UNMARKED_NEEDS.get(getattr(item, "originalname", None) or item.name, ())
         for name in dict.fromkeys(names):
             if name not in TOOLS:
                 raise pytest.UsageError(f"{item.nodeid}: unknown tool {name!r} in needs()")

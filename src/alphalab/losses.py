@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="alphalab")
@@ -35,8 +34,3 @@ def check_loss(name: str) -> None:
         keras.losses.get(name)
     except (ValueError, TypeError):
         raise ValueError(f"unknown loss {name!r}") from None
-
-
-def mean_of(name: str, y_true, y_pred) -> float:
-    """The loss ``name`` averaged over samples (what Keras reports for one output)."""
-    return float(ops.convert_to_numpy(ops.mean(keras.losses.get(name)(y_true, y_pred))))

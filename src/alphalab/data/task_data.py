@@ -21,11 +21,6 @@ class TaskData:
     true_alpha: Alpha | None
 
     @property
-    def n_features(self) -> int:
-        """Columns of a two-dimensional ``x``."""
-        return int(self.x.shape[1])
-
-    @property
     def input_shape(self) -> tuple[int, ...]:
         """The shape of one sample of ``x``: what a model's ``keras.Input`` takes."""
         return tuple(int(n) for n in self.x.shape[1:])

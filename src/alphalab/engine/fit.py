@@ -26,11 +26,6 @@ class FitOutcome:
     seconds: float = 0.0
     error: str | None = None  # why training stopped early (NaN or inf), None when it did not
 
-    @property
-    def epochs_run(self) -> int:
-        """Epochs actually run (fewer than asked when training stopped on a NaN or inf)."""
-        return len(self.history.get("loss", []))
-
     def last(self, key: str) -> float:
         """The last epoch's value of ``key`` (nan if never recorded)."""
         values = self.history.get(key) or [math.nan]

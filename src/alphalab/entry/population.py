@@ -88,10 +88,7 @@ class Jobs:
                 self._spec(index, self.compose(index))
             return
         for index in indices[2:]:
-            try:
-                self.specs[index] = self._derive(base, index)
-            except ConfigError as exc:
-                self.errors[index] = (str(exc), base.config)
+            self.specs[index] = self._derive(base, index)
 
 
 def _job_return(overrides: list[str], loss: float, sweep_dir: str):

@@ -89,7 +89,8 @@ class SweepCallback(Callback):
         jobs = sweep_overrides(config)
         choices = config.hydra.runtime.choices
         name = spec.name or f"{sweep_kind(config)}-{datetime.now():%Y%m%d-%H%M%S}"
-        uri = resolve_uri(spec.tracking.uri)  # as this machine resolves it, for every worker
+        configured = spec.tracking.uri  # unset: jobs use the store this machine resolves
+        uri = resolve_uri(configured)  # as this machine resolves it, for every worker
         spec = replace(spec, tracking=replace(spec.tracking, uri=uri))
         self.session = SweepSession(spec, name, len(jobs))
         # Hydra turns an exception raised in a callback into a warning and runs the jobs without
@@ -106,7 +107,7 @@ class SweepCallback(Callback):
                 self.session.parent.close("FAILED", f"{type(exc).__name__}: {exc}")
             fail(f"sweep '{name}': cannot open its parent run in {redact(uri)}: {line(exc)}", 1)
         atexit.register(self.session.interrupted)
-        hand_to_jobs(config, None if spec_uri_set(config) else uri)
+        hand_to_jobs(config, None if configured else uri)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Summarise the children onto the parent run and close it."""
@@ -122,11 +123,6 @@ def line(exc: BaseException) -> str:
     """An exception as one line: its type and the first line of its message."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def spec_uri_set(config: DictConfig) -> bool:
-    """Whether ``tracking.uri`` is set in the config (else jobs resolve it from the env)."""
-    return bool(OmegaConf.select(config, "tracking.uri"))
 
 
 def hydra_quoted(value: str) -> str:

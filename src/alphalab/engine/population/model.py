@@ -49,10 +49,6 @@ class PopulationAlpha(keras.layers.Layer):
             trainable=False,
         )
 
-    def kernel(self):
-        """All K alphas, learned members first."""
-        return ops.concatenate([self.learned, self.fixed], axis=0)
-
     def call(self, inputs):
         """The formula at every member's alpha: two (batch, K) parts."""
         parts = [
