@@ -49,4 +49,10 @@ def test_the_sunspots_sweep_runs_with_its_own_builder_and_loader(tmp_path):
     )
     weights = json.loads(Path(local).read_text())
     assert {"gain/kernel", "trend/kernel", "trend/bias"} <= set(weights)
-    assert parent.data.tags["alphalab.verdict"] in ("learned", "fixed", "tie", "inconclusive")
+    verdict, m = parent.data.tags["alphalab.verdict"], parent.data.metrics
+    fixed, learned = m["best_fixed_val_loss"], m["best_trainable_val_loss"]
+    if verdict == "inconclusive":
+        assert m["conclusive"] == 0 and parent.data.tags["alphalab.inconclusive"]
+    else:
+        assert m["conclusive"] == 1
+        assert {"learned": learned < fixed, "fixed": fixed < learned}.get(verdict, True), verdict
