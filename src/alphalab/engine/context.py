@@ -68,9 +68,9 @@ class SweepContext:
         except OSError:
             return None
 
-    def mark_done(self, job_key: str) -> int:
-        """Record one more job done (from any process); return how many distinct jobs are done."""
-        with self._done_file.open("a") as handle:  # O_APPEND: one short line, written whole
-            handle.write(f"{job_key}\n")
+    def mark_done(self, *job_keys: str) -> int:
+        """Record jobs done (from any process); return how many distinct jobs are done."""
+        with self._done_file.open("a") as handle:  # O_APPEND: whole lines, in one write
+            handle.write("".join(f"{key}\n" for key in job_keys))
         done = set(self._done_file.read_text().split())
         return len(done | set(self._finished_file.read_text().split()))

@@ -61,6 +61,11 @@ class JobResult:
     skipped: bool = False
 
     @property
+    def status_text(self) -> str:
+        """The status as progress lines show it."""
+        return "skipped (finished before)" if self.skipped else self.status
+
+    @property
     def alpha_error(self) -> float | None:
         """|learned alpha - true alpha|, where the truth is known."""
         if self.true_alpha is None:

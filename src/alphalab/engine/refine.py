@@ -48,10 +48,9 @@ def refine(
         except Exception as exc:  # noqa: BLE001 - recorded FAILED by run_job; go on
             print(f"[refine {number}/{len(jobs)}] from {group.start}: FAILED ({exc})", flush=True)
             continue
-        status = "skipped (finished before)" if result.skipped else result.status
         print(
             f"[refine {number}/{len(jobs)}] {result.name:<44} val_loss "
-            f"{result.final_val_loss:<10.4g} {status}",
+            f"{result.final_val_loss:<10.4g} {result.status_text}",
             flush=True,
         )
         results.append(result)

@@ -17,6 +17,7 @@ from typing import Any
 
 from alphalab.config.spec import RunSpec, SweepSpec
 from alphalab.engine.context import SweepContext
+from alphalab.engine.job import record_rejected
 from alphalab.engine.refine import refine
 from alphalab.results.compare import record_comparison
 from alphalab.results.render import Comparison
@@ -107,9 +108,7 @@ def share_cores(workers: int) -> None:
 def report_population(context: SweepContext, results: list) -> None:
     """One line for a whole population (too many members for a line each): how many finished,
     the best validation loss, the time so far."""
-    done = 0
-    for result in results:
-        done = context.mark_done(result.job_key)
+    done = context.mark_done(*(result.job_key for result in results))
     elapsed = time.time() - context.started
     counts: dict[str, int] = {}
     for result in results:
@@ -128,22 +127,18 @@ def report_population(context: SweepContext, results: list) -> None:
 def report_members(context: SweepContext, results: list) -> None:
     """A line per member of a population that just finished: they all finished at once, so
     the time left is estimated from the sweep's progress after the whole population."""
-    done = 0
-    for result in results:
-        done = context.mark_done(result.job_key)
+    done = context.mark_done(*(result.job_key for result in results))
     first = done - len(results) + 1
     for number, result in enumerate(results, first):
-        status = "skipped (finished before)" if result.skipped else result.status
-        line = (result.name, result.final_val_loss, status, result.error)
+        line = (result.name, result.final_val_loss, result.status_text, result.error)
         print(_progress_line(context, number, done, *line), flush=True)
 
 
-def report_progress(
-    context: SweepContext, key: str, name: str, loss: float, status: str, error: str | None
-) -> None:
-    """One line per finished job: ``[done/total] name  val_loss  status  elapsed, ETA``."""
-    done = context.mark_done(key)
-    print(_progress_line(context, done, done, name, loss, status, error), flush=True)
+def report_rejected(context: SweepContext, config: dict[str, Any], error: str) -> None:
+    """A sweep job whose config was rejected: recorded FAILED, one line, counted as done."""
+    key = record_rejected(context.tracking, config, error, context.parent_id)
+    print(f"alphalab: job rejected: {error}", flush=True)
+    context.mark_done(key)
 
 
 def _progress_line(

@@ -104,9 +104,8 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     """Run every job: populations where jobs allow it, the rest one by one."""
     from hydra.core.utils import run_job, setup_globals
 
-    from alphalab.engine.job import record_rejected
     from alphalab.engine.population.run import population_key, run_population
-    from alphalab.engine.sweep import report_members, report_population
+    from alphalab.engine.sweep import report_members, report_population, report_rejected
 
     setup_globals()
     sweep_dir = str(launcher.config.hydra.sweep.dir)
@@ -115,9 +114,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     jobs = Jobs(launcher, job_overrides)
     returns: list[Any] = [None] * len(jobs.overrides)
     for index, (error, config) in jobs.errors.items():
-        key = record_rejected(context.tracking, config, error, context.parent_id)
-        print(f"alphalab: job rejected: {error}", flush=True)
-        context.mark_done(key)
+        report_rejected(context, config, error)
         returns[index] = _job_return(jobs.overrides[index], math.inf, sweep_dir)
     populations: dict[str, list[int]] = {}
     for index, spec in enumerate(jobs.specs):

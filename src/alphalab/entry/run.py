@@ -39,18 +39,14 @@ def main(cfg: DictConfig) -> float:
     except ConfigError as exc:
         if context is None:
             fail(str(exc))
-        from alphalab.engine.job import record_rejected
+        from alphalab.engine.sweep import report_rejected
 
-        key = record_rejected(context.tracking, resolved(cfg), str(exc), context.parent_id)
-        print(f"alphalab: job rejected: {exc}", flush=True)
-        context.mark_done(key)
+        report_rejected(context, resolved(cfg), str(exc))
         return math.inf
     if context is not None:
-        from alphalab.engine.sweep import report_progress
+        from alphalab.engine.sweep import report_members
 
-        status = "skipped (finished before)" if result.skipped else result.status
-        loss = result.final_val_loss
-        report_progress(context, result.job_key, result.name, loss, status, result.error)
+        report_members(context, [result])  # a job alone: one line, as a population's members
     else:
         print(result.describe(), flush=True)
         if result.status != "FINISHED":
