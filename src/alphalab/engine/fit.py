@@ -122,11 +122,40 @@ class EpochRecorder(keras.callbacks.Callback):
             values["alpha_real"], values["alpha_imag"] = alpha
         for key, value in values.items():
             self.outcome.history.setdefault(key, []).append(value)
-        for key in ("loss", "val_loss", "alpha_real", "alpha_imag"):
-            if key in values and not math.isfinite(values[key]):
-                self.outcome.error = f"{key} became {values[key]} at epoch {epoch}"
-                self.model.stop_training = True
-                break
+        self.outcome.error = nonfinite(values, epoch)
+        if self.outcome.error is not None:
+            self.model.stop_training = True
+
+
+def nonfinite(values: dict[str, float], epoch: int) -> str | None:
+    """Why training stops at ``epoch``: the first of the loss, validation loss and learned alpha
+    that is not finite; None while all are."""
+    for key in ("loss", "val_loss", "alpha_real", "alpha_imag"):
+        if key in values and not math.isfinite(values[key]):
+            return f"{key} became {values[key]} at epoch {epoch}"
+    return None
+
+
+def fit_on(
+    fit_method,
+    train: TaskData,
+    validation: TaskData,
+    batch_size: int,
+    epochs: int,
+    seed: int,
+    stacked: bool,
+    **extra,
+):
+    """Call ``fit_method`` (a model's ``fit``, a tuner's ``search``) on the cached pipelines of
+    ``train`` (shuffled from ``seed``) and ``validation``."""
+    return fit_method(
+        dataset(train, batch_size, stacked, shuffle_seed=seed),
+        validation_data=dataset(validation, batch_size, stacked),
+        epochs=epochs,
+        shuffle=False,  # the dataset shuffles itself, from the seed
+        verbose=0,
+        **extra,
+    )
 
 
 @contextlib.contextmanager
@@ -150,13 +179,9 @@ def fit(
     outcome = FitOutcome()
     start = time.perf_counter()
     with nothing_to_train_is_fine():
-        model.fit(
-            dataset(train, batch_size, stacked, shuffle_seed=seed),
-            validation_data=dataset(validation, batch_size, stacked),
-            epochs=epochs,
-            shuffle=False,  # the dataset shuffles itself, from the seed
-            verbose=0,
-            callbacks=[EpochRecorder(outcome)],
+        recorder = EpochRecorder(outcome)
+        fit_on(
+            model.fit, train, validation, batch_size, epochs, seed, stacked, callbacks=[recorder]
         )
     outcome.seconds = time.perf_counter() - start
     return outcome

@@ -60,15 +60,12 @@ def _tuner(run: RunSpec, search: SearchSpec, data, directory: Path, tracker, par
 
 def _search(tuner, run: RunSpec, data) -> None:
     """Run the tuner's trials on the run's training and validation data."""
-    from alphalab.engine.fit import dataset
+    from alphalab.engine.fit import fit_on
 
+    train = run.train
     stacked = run.output == "stacked"
-    tuner.search(
-        dataset(data.train, run.train.batch_size, stacked, shuffle_seed=run.seed),
-        validation_data=dataset(data.validation, run.train.batch_size, stacked),
-        epochs=run.train.epochs,
-        shuffle=False,
-        verbose=0,
+    fit_on(
+        tuner.search, data.train, data.validation, train.batch_size, train.epochs, run.seed, stacked
     )
 
 

@@ -40,6 +40,23 @@ def losses(model: keras.Model, loss: str, has_imag: bool):
     return {part: loss for part in model.output if part == "real" or has_imag}
 
 
+def training_optimizer(
+    model: keras.Model,
+    optimizer_name: str,
+    learning_rate: float,
+    schedule: str,
+    total_steps: int,
+    alpha_learning_rate: float | None,
+):
+    """The optimizer ``model`` trains with; alpha is kept out of weight decay (AdamW would pull
+    it towards 0)."""
+    chosen = optimizer(optimizer_name, learning_rate, schedule, total_steps, alpha_learning_rate)
+    alpha = [v for v in model.trainable_variables if is_alpha(v)]
+    if alpha and getattr(chosen, "weight_decay", None):
+        chosen.exclude_from_weight_decay(var_list=alpha)
+    return chosen
+
+
 def compile_model(
     model: keras.Model,
     optimizer_name: str,
@@ -51,12 +68,10 @@ def compile_model(
     loss: str = "mse",
     alpha_learning_rate: float | None = None,
 ) -> keras.Model:
-    """Compile with ``loss`` on each part (the real part only without ``y_imag``); alpha is
-    kept out of weight decay (AdamW would pull it towards 0)."""
-    chosen = optimizer(optimizer_name, learning_rate, schedule, total_steps, alpha_learning_rate)
-    alpha = [v for v in model.trainable_variables if is_alpha(v)]
-    if alpha and getattr(chosen, "weight_decay", None):
-        chosen.exclude_from_weight_decay(var_list=alpha)
+    """Compile with ``loss`` on each part (the real part only without ``y_imag``)."""
+    chosen = training_optimizer(
+        model, optimizer_name, learning_rate, schedule, total_steps, alpha_learning_rate
+    )
     model.compile(
         optimizer=chosen,
         loss=losses(model, loss, has_imag),

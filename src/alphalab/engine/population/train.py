@@ -4,9 +4,7 @@ turns non-finite stops there with the single run's error, its weights taken at t
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import keras
@@ -14,10 +12,9 @@ import numpy as np
 from keras import ops
 
 from alphalab.config.spec import RunSpec
-from alphalab.engine.fit import PreparedData, dataset, nothing_to_train_is_fine
-from alphalab.layers import is_alpha
-from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, alpha_layers
-from alphalab.model.compile import optimizer
+from alphalab.engine.fit import PreparedData, fit_on, nonfinite, nothing_to_train_is_fine
+from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, alpha_of
+from alphalab.model.compile import training_optimizer
 from alphalab.tracking import names
 
 
@@ -51,12 +48,10 @@ class Members:
         if self.built is None:
             rows = ops.convert_to_numpy(self.model.get_layer(ALPHA_LAYER).learned)
             return [tuple(rows[k]) if learned else None for k, learned in enumerate(self.learned)]
-        out = []
-        for copy, learned in zip(self.built, self.learned, strict=True):
-            out.append(
-                tuple(ops.convert_to_numpy(alpha_layers(copy)[0].kernel)) if learned else None
-            )
-        return out
+        return [
+            alpha_of(copy) if learned else None
+            for copy, learned in zip(self.built, self.learned, strict=True)
+        ]
 
     def weights(self) -> list[dict[str, np.ndarray]]:
         """Each member's weights by the paths its single-run model gives them."""
@@ -79,7 +74,6 @@ class MemberRecorder(keras.callbacks.Callback):
         super().__init__()
         self.members = members
         self.outcomes = [MemberOutcome() for _ in members.members]
-        self.alive = [True] * len(self.outcomes)
 
     def on_epoch_end(self, epoch, logs=None):
         """Record every live member's epoch; stop one whose value is not finite."""
@@ -87,31 +81,32 @@ class MemberRecorder(keras.callbacks.Callback):
         val_losses = np.asarray(logs["val_member_loss"], dtype="float32")
         alphas, weights = self.members.alphas(), None
         for k, outcome in enumerate(self.outcomes):
-            if not self.alive[k]:
+            if outcome.error is not None:  # stopped at an earlier epoch
                 continue
             values = {names.LOSS: float(losses[k]), names.VAL_LOSS: float(val_losses[k])}
             if alphas[k] is not None:
                 values[names.ALPHA_REAL], values[names.ALPHA_IMAG] = map(float, alphas[k])
             for key, value in values.items():
                 outcome.history.setdefault(key, []).append(value)
-            bad = next((key for key, value in values.items() if not math.isfinite(value)), None)
-            if bad is not None:
-                outcome.error = f"{bad} became {values[bad]} at epoch {epoch}"
+            outcome.error = nonfinite(values, epoch)
+            if outcome.error is not None:
                 weights = weights or self.members.weights()
-                outcome.weights, self.alive[k] = weights[k], False
-        if not any(self.alive):
+                outcome.weights = weights[k]
+        if all(outcome.error is not None for outcome in self.outcomes):
             self.model.stop_training = True
 
 
 def compile_population(model: keras.Model, spec: RunSpec, total_steps: int) -> None:
     """Compile as each member's single run is compiled (loss aside: the model computes it)."""
     train = spec.train
-    chosen = optimizer(
-        train.optimizer, train.learning_rate, train.schedule, total_steps, train.alpha_learning_rate
+    chosen = training_optimizer(
+        model,
+        train.optimizer,
+        train.learning_rate,
+        train.schedule,
+        total_steps,
+        train.alpha_learning_rate,
     )
-    alpha = [v for v in model.trainable_variables if is_alpha(v)]
-    if alpha and getattr(chosen, "weight_decay", None):
-        chosen.exclude_from_weight_decay(var_list=alpha)
     model.compile(
         optimizer=chosen, steps_per_execution=train.steps_per_execution, jit_compile=False
     )
@@ -126,19 +121,20 @@ def fit_population(
     stacked = spec.output == "stacked"
     start = time.perf_counter()
     with nothing_to_train_is_fine():
-        model.fit(
-            dataset(data.train, spec.train.batch_size, stacked, shuffle_seed=spec.seed),
-            validation_data=dataset(data.validation, spec.train.batch_size, stacked),
-            epochs=spec.train.epochs,
-            shuffle=False,
-            verbose=0,
+        fit_on(
+            model.fit,
+            data.train,
+            data.validation,
+            spec.train.batch_size,
+            spec.train.epochs,
+            spec.seed,
+            stacked,
             callbacks=[recorder],
         )
     seconds = time.perf_counter() - start
-    final: Callable[[], list] = members.weights
     weights = None
     for k, outcome in enumerate(recorder.outcomes):
         if outcome.weights is None:
-            weights = weights or final()
+            weights = weights or members.weights()
             outcome.weights = weights[k]
     return recorder.outcomes, seconds
