@@ -66,15 +66,18 @@ CONVERGED_DROP = 0.02
 ALPHA_MOVE = 0.01
 
 
+# The fraction s of a cosine schedule's steps that spends 90% of its learning-rate budget
+# (the budget spent by fraction s is s + sin(pi s) / pi).
+COSINE_SPENT_90 = next(
+    k / 1000 for k in range(1001) if k / 1000 + math.sin(math.pi * k / 1000) / math.pi >= 0.9
+)
+
+
 def window_start(epochs: int, schedule: str) -> int:
     """The first epoch of the last ``CONVERGED_BUDGET`` of the learning-rate budget."""
     if schedule != "cosine":
         return max(0, epochs - max(2, math.ceil(CONVERGED_BUDGET * epochs)))
-    # share of a cosine-decayed budget spent by fraction s of the steps: s + sin(pi s) / pi
-    s = next(
-        k / 1000 for k in range(1001) if k / 1000 + math.sin(math.pi * k / 1000) / math.pi >= 0.9
-    )
-    return min(int(s * epochs), max(0, epochs - 2))
+    return min(int(COSINE_SPENT_90 * epochs), max(0, epochs - 2))
 
 
 def converged(history: dict[str, list[float]], schedule: str) -> bool:

@@ -30,6 +30,7 @@ class Jobs:
         self.parser = OverridesParser.create()
         self.values: dict[str, Any] = {}
         self.specs: list[RunSpec | None] = [None] * len(self.overrides)
+        self.configs: dict[int, DictConfig] = {}
         self.errors: dict[int, tuple[str, dict]] = {}
         groups: dict[tuple, list[int]] = {}
         for index, overrides in enumerate(self.overrides):
@@ -39,12 +40,14 @@ class Jobs:
             self._compose_group(indices)
 
     def compose(self, index: int) -> DictConfig:
-        """Job ``index``'s config exactly as Hydra composes it."""
-        loader = self.launcher.hydra_context.config_loader
-        config = loader.load_sweep_config(self.launcher.config, self.overrides[index])
-        with open_dict(config):
-            config.hydra.job.id = config.hydra.job.num = index
-        return config
+        """Job ``index``'s config exactly as Hydra composes it (composed once)."""
+        if index not in self.configs:
+            loader = self.launcher.hydra_context.config_loader
+            config = loader.load_sweep_config(self.launcher.config, self.overrides[index])
+            with open_dict(config):
+                config.hydra.job.id = config.hydra.job.num = index
+            self.configs[index] = config
+        return self.configs[index]
 
     def _spec(self, index: int, config: DictConfig) -> None:
         try:

@@ -77,10 +77,11 @@ class Children:
         location = self.store.get_experiment(self.tracker.experiment_id).artifact_location
         now = int(time.time() * 1000)
         runs, tags, params = [], [], []
+        default_tags = self.tracker.default_tags()
         for child in children:
             child.run_id = uuid.uuid4().hex
             child.artifact_uri = append_to_uri_path(location, child.run_id, "artifacts")
-            child_tags = {**self.tracker.default_tags(), **child.tags, names.RUN_NAME: child.name}
+            child_tags = {**default_tags, **child.tags, names.RUN_NAME: child.name}
             child_tags[names.PARENT] = self.parent_id
             runs.append(
                 {
@@ -105,8 +106,8 @@ class Children:
         self._insert({"runs": runs, "tags": tags, "params": params})
 
     def _open_one(self, child: Child) -> None:
-        child.run_id = self.tracker.create_run(child.name, child.tags, self.parent_id)
-        child.artifact_uri = self.tracker.client.get_run(child.run_id).info.artifact_uri
+        info = self.tracker.new_run(child.name, child.tags, self.parent_id)
+        child.run_id, child.artifact_uri = info.run_id, info.artifact_uri
         self.tracker.log_params(child.run_id, child.params)
 
     def close(self, children: list[Child]) -> None:

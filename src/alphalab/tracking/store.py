@@ -112,10 +112,14 @@ class Tracker:
 
     def create_run(self, name: str, tags: dict[str, str], parent_id: str | None = None) -> str:
         """A new RUNNING run (a child of ``parent_id`` if given); returns its id."""
+        return self.new_run(name, tags, parent_id).run_id
+
+    def new_run(self, name: str, tags: dict[str, str], parent_id: str | None = None):
+        """A new RUNNING run (a child of ``parent_id`` if given); returns MLflow's RunInfo."""
         tags = {**self.default_tags(), **tags}
         if parent_id:
             tags[names.PARENT] = parent_id
-        return self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
+        return self.client.create_run(self.experiment_id, run_name=name, tags=tags).info
 
     def finish(self, run_id: str, status: str = "FINISHED", error: str | None = None) -> None:
         """End a run with ``status``; ``error`` becomes its ``alphalab.error`` tag."""

@@ -71,11 +71,11 @@ def run_population(
     files = MemberFiles(shape, has_imag, steps)
     read = Members(model, members, built, files.paths(members))
     children = Children(tracker, parent_id)
-    records = []
+    records, data_params = [], data.params()
     for i in todo:
         tags = {names.KIND: "run", names.JOB_KEY: keys[i], names.APPROACH: specs[i].approach}
         tags[names.POPULATION] = str(len(members))
-        records.append(Child(run_name(specs[i]), tags, run_params(specs[i], data.params())))
+        records.append(Child(run_name(specs[i]), tags, run_params(specs[i], data_params)))
     children.open(records)
     share = math.nan
     try:
