@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +98,25 @@ def runs_in(folder: Path) -> list:
 def error_lines(stderr: str) -> list[str]:
     """The lines alphalab itself printed to stderr (TensorFlow's C++ start-up noise removed)."""
     return [line for line in stderr.splitlines() if line.startswith("alphalab:")]
+
+
+def split(runs) -> tuple[list, list]:
+    """Runs without a parent (sweeps, searches, single runs) and runs with one."""
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def read_comparison(folder: Path, parent) -> list[dict]:
+    """The parent run's comparison.csv, as rows (the store in ``folder``)."""
+    local = client(store_uri(folder)).download_artifacts(
+        parent.info.run_id, "comparison.csv", str(folder)
+    )
+    return list(csv.DictReader(io.StringIO(Path(local).read_text())))
+
+
+def reset_sigint() -> None:
+    """For a child process: Ctrl-C (SIGINT) is delivered as in a terminal's foreground job, even
+    if whoever started pytest ignored it (a background job of a non-interactive shell inherits
+    SIG_IGN)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from alphalab.tracking.server import free_port, group_members, start_server, stop_server
+from alphalab.tracking.server import free_port, start_server, stop_server
 
 USER, PASSWORD = "alphalab", "secret"
 
@@ -44,18 +44,6 @@ def _as_postgres_user() -> dict:
 
 def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGQUIT), 0, 0, 0)
-
-
-def kill_group(pgid: int, grace: float = 10.0) -> None:
-    """SIGTERM a whole process group, SIGKILL what is left after ``grace`` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, sig)
-        deadline = time.monotonic() + wait
-        while group_members(pgid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not group_members(pgid):
-            return
 
 
 @dataclass
@@ -126,8 +114,7 @@ def postgres_cluster(timeout: float = 60.0) -> Iterator[Postgres]:
             process.send_signal(signal.SIGQUIT)  # immediate shutdown
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
-            kill_group(process.pid, grace=1.0)  # any backend left
-            process.wait(timeout=10)
+            stop_server(process, timeout=1.0)  # any backend left
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -171,9 +158,7 @@ def in_session(args: list[str], log: Path, cwd: Path, **extra_env: str) -> Itera
     try:
         yield process
     finally:
-        kill_group(process.pid, grace=2.0)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
+        stop_server(process, timeout=2.0)
 
 
 def finish(process: subprocess.Popen, log: Path, timeout: float) -> str:
@@ -269,8 +254,7 @@ def slurm_cluster(cpus: int = 2, timeout: float = 60.0) -> Iterator[dict[str, st
             subprocess.run(["scancel", "--full", "-u", "root"], env=env, capture_output=True)
             wait_for_empty_queue(env, timeout=15)
         for daemon in reversed(daemons):
-            kill_group(daemon.pid, grace=5.0)
-            daemon.wait(timeout=10)
+            stop_server(daemon, timeout=5.0)
         for pid in job_steps(conf):  # slurmstepd runs in a session of its own
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, all_runs, cli, client, store_uri
+from tests.conftest import ROOT, all_runs, cli, client, split, store_uri
 from tests.servers import (
     finish,
     in_session,
@@ -41,12 +41,6 @@ def sweep_in(tmp_path: Path, name: str, *args: str, **env: str) -> str:
         output = finish(process, log, TIMEOUT)
     assert process.returncode == 0, output[-4000:]
     return output
-
-
-def split(runs):
-    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    return parents, children
 
 
 def check_sweep(uri: str, jobs: int, name: str | None = None):

@@ -23,7 +23,7 @@ from alphalab.engine.job import run_job
 from alphalab.engine.population.run import run_population
 from alphalab.tracking.parent import ParentRun
 from alphalab.tracking.store import tracker_for
-from tests.conftest import all_runs, client, compose, store_uri
+from tests.conftest import all_runs, client, compose, reset_sigint, store_uri
 from tests.test_sweep import sweep
 
 LOSS_RTOL, ALPHA_ATOL = 1e-5, 1e-6
@@ -182,7 +182,7 @@ def interrupt_when_running(folder: Path, args: list[str], sig: int) -> subproces
     """Start the sweep; once its population's children are open (RUNNING), send ``sig``."""
     proc = sweep(
         folder, *args, wait=False, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_reset_sigint,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=reset_sigint,
     )  # fmt: skip
     deadline = time.time() + 300
     try:
@@ -196,10 +196,6 @@ def interrupt_when_running(folder: Path, args: list[str], sig: int) -> subproces
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=60)
     return proc
-
-
-def _reset_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.slow

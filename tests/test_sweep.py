@@ -1,7 +1,5 @@
 """The main job: ``+sweep=alpha`` as real Hydra multiruns into a store in tmp_path."""
 
-import csv
-import io
 import os
 import signal
 import subprocess
@@ -13,7 +11,7 @@ import pytest
 
 from alphalab.entry.sweep_callback import sweep_overrides
 from alphalab.results.stats import mean_ci
-from tests.conftest import ROOT, all_runs, client, store_uri
+from tests.conftest import ROOT, all_runs, client, read_comparison, split, store_uri
 
 pytestmark = pytest.mark.slow
 
@@ -66,12 +64,6 @@ def sweep(tmp_path: Path, *args: str, wait: bool = True, **popen):
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
-def split(runs):
-    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    return parents, children
-
-
 @pytest.fixture(scope="module")
 def two_seed_sweep(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweep")
@@ -89,12 +81,6 @@ def test_parent_and_one_finished_child_per_job(two_seed_sweep):
     assert {c.info.status for c in children} == {"FINISHED"}
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
     assert len({c.data.tags["alphalab.job_key"] for c in children}) == len(children)
-
-
-def read_comparison(folder: Path, parent) -> list[dict]:
-    c = client(store_uri(folder))
-    local = c.download_artifacts(parent.info.run_id, "comparison.csv", str(folder))
-    return list(csv.DictReader(io.StringIO(Path(local).read_text())))
 
 
 def test_comparison_csv_matches_the_children(two_seed_sweep):

@@ -22,7 +22,7 @@ import pytest
 
 from alphalab.tracking.server import descendant_groups, group_members
 from tests.browser import CHROMIUM
-from tests.conftest import ROOT, cli, error_lines, run_experiment, store_uri
+from tests.conftest import ROOT, cli, error_lines, reset_sigint, run_experiment, store_uri
 
 URL_LINE = re.compile(r"^alphalab: MLflow UI for (?P<uri>\S+) at (?P<url>http://\S+)")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -40,12 +40,6 @@ def kill_groups(groups: set[int]) -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
-def _reset_sigint() -> None:
-    # Like a terminal's foreground job: Ctrl-C (SIGINT) is delivered, even if whoever started
-    # pytest ignored it (a background job of a non-interactive shell inherits SIG_IGN).
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def start_ui(store: str, log: Path) -> tuple[subprocess.Popen, queue.Queue]:
     """``python -m experiments.ui --store STORE --port 0`` as a user runs it; stdout is drained
     into a queue by a thread so the pipe never fills up."""
@@ -60,7 +54,7 @@ def start_ui(store: str, log: Path) -> tuple[subprocess.Popen, queue.Queue]:
         stderr=log.open("w"),
         text=True,
         start_new_session=True,
-        preexec_fn=_reset_sigint,
+        preexec_fn=reset_sigint,
     )
     lines: queue.Queue = queue.Queue()
 

@@ -3,13 +3,11 @@ such: real sweeps as subprocesses."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import all_runs, client, run_experiment, store_uri
+from tests.conftest import all_runs, read_comparison, run_experiment, store_uri
 
 pytestmark = pytest.mark.slow
 
@@ -18,13 +16,6 @@ def sweep_runs(folder: Path):
     runs = all_runs(store_uri(folder))
     (parent,) = [r for r in runs if r.data.tags.get("alphalab.kind") == "sweep"]
     return parent, [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-
-
-def comparison(folder: Path, parent) -> list[dict]:
-    local = client(store_uri(folder)).download_artifacts(
-        parent.info.run_id, "comparison.csv", str(folder)
-    )
-    return list(csv.DictReader(io.StringIO(Path(local).read_text())))
 
 
 def test_pure_noise_is_inconclusive_everywhere_the_verdict_goes(tmp_path):
@@ -46,7 +37,7 @@ def test_pure_noise_is_inconclusive_everywhere_the_verdict_goes(tmp_path):
     assert metrics["conclusive"] == 0.0
     best = min(metrics["best_fixed_val_loss"], metrics["best_trainable_val_loss"])
     assert best > 0.9 * metrics["baseline_val_loss"]
-    rows = comparison(tmp_path, parent)
+    rows = read_comparison(tmp_path, parent)
     assert {float(r["baseline_val_loss"]) for r in rows} == {metrics["baseline_val_loss"]}
     assert {r["converged"] for r in rows} <= {"0", "1"}
 
@@ -82,7 +73,7 @@ def test_refinement_learns_from_the_best_grid_cells_warm_started(tmp_path):
         assert run.info.status == "FINISHED" and run.data.params["approach"] == "trainable"
         for key in ("alpha_real", "alpha_imag", "seed"):
             assert run.data.params[key] == source.data.params[key]
-    arms = {r["run_id"]: r["arm"] for r in comparison(tmp_path, parent)}
+    arms = {r["run_id"]: r["arm"] for r in read_comparison(tmp_path, parent)}
     assert sorted(arms.values()) == ["fixed"] * 4 + ["refined"] * 2
     assert "best_refined_val_loss" in parent.data.metrics
     assert "from the best grid cells" in parent.data.tags["mlflow.note.content"]
