@@ -33,7 +33,7 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         tuner = parent.data.params["search.tuner"]
         margin = float(parent.data.params[MARGIN])
         search = summarize_trials(trials, reference, tuner, margin, wall_seconds)
-        paths = trajectories(tracker, [reference] if reference is not None else [])
+        learned = [reference] if reference is not None else []
         return Comparison(
             title=f"alphalab {tuner} search '{name}': searched alpha vs learned alpha",
             headline=search.headline,
@@ -44,7 +44,7 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
             artifacts="Artifacts: `comparison.csv` (one row per trial, and the trainable "
             "reference), `trials.png` (the trials over the alpha plane, in order).",
             plot_name=names.TRIALS,
-            draw=lambda path: plot_trials(search, paths, path),
+            draw=lambda path: plot_trials(search, trajectories(tracker, learned), path),
             outcome=search.outcome,
             reasons=search.trust.reasons,
         )
@@ -75,12 +75,13 @@ def record_comparison(tracker: Tracker, parent_id: str, wall_seconds: float) -> 
     with tempfile.TemporaryDirectory(prefix="alphalab-summary-") as tmp:
         folder = Path(tmp)
         (folder / names.COMPARISON).write_text(comparison.csv())
-        (folder / names.VERDICT).write_text(comparison.markdown())
+        markdown = comparison.markdown()
+        (folder / names.VERDICT).write_text(markdown)
         comparison.draw(folder / comparison.plot_name)
         tracker.log_artifacts(parent_id, folder)
     metrics = [(k, v, 0) for k, v in comparison.metrics.items() if math.isfinite(v)]
     tracker.log_metrics(parent_id, metrics)
-    tags = {names.NOTE: comparison.markdown(), names.VERDICT_TAG: comparison.outcome}
+    tags = {names.NOTE: markdown, names.VERDICT_TAG: comparison.outcome}
     if comparison.reasons:
         tags[names.INCONCLUSIVE] = "; ".join(comparison.reasons)
     tracker.set_tags(parent_id, tags)
