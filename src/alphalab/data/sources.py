@@ -57,8 +57,6 @@ def read_file(task: TaskSpec) -> TaskData:
     assert task.path is not None
     path = task.path
     arrays = read_npz(path) if path.suffix.lower() == ".npz" else read_csv(path)
-    if "x" not in arrays:
-        raise ConfigError(f"{path}: no array 'x' (found: {', '.join(arrays) or 'none'})")
     return to_task_data(str(path), arrays, task.true_alpha)
 
 

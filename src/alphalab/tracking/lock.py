@@ -42,6 +42,9 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len("sqlite:///") :].split("?", 1)[0])
 
 
+SQL_BACKENDS = ("postgresql", "mysql", "mssql")  # SQLAlchemy dialects MLflow stores runs in
+
+
 def lock_file(uri: str) -> Path | None:
     """The lock serialising the creation of the store at ``uri``: ``<db>.lock`` beside a SQLite
     file, a file in the temp folder for a SQL server's database, None for an HTTP server."""
@@ -49,7 +52,7 @@ def lock_file(uri: str) -> Path | None:
     if db is not None:
         return db.with_name(db.name + ".lock")
     parts = urlsplit(uri)
-    if parts.scheme.split("+", 1)[0] in ("postgresql", "mysql", "mssql"):
+    if parts.scheme.split("+", 1)[0] in SQL_BACKENDS:
         key = f"{parts.username}@{parts.hostname}:{parts.port}{parts.path}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         return Path(tempfile.gettempdir()) / f"alphalab-store-{digest}.lock"

@@ -15,11 +15,10 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
-from alphalab.tracking.lock import sqlite_state
+from alphalab.tracking.lock import SQL_BACKENDS, sqlite_state
 from alphalab.tracking.store import sqlite_path
 
 TIMEOUT = 3.0
-SQL_BACKENDS = ("postgresql", "mysql", "mssql")
 # The extra that installs each database driver (pyproject.toml [project.optional-dependencies]).
 DRIVER_EXTRA = {"psycopg": "postgres", "psycopg2": "postgres"}
 SUPPORTED = (
