@@ -10,7 +10,7 @@ import math
 import sqlite3
 from pathlib import Path
 
-from alphalab.tracking.children import Child, Children
+from alphalab.tracking.runs import RunRecord, RunWriter
 from alphalab.tracking.store import Tracker
 from tests.conftest import store_uri
 
@@ -23,12 +23,14 @@ TABLES = {
 }
 
 
-def make_children() -> list[Child]:
-    finished = Child("trainable α 1+1.5i · seed 0", {"alphalab.kind": "run"}, {"seed": 0, "x": "y"})
+def make_children() -> list[RunRecord]:
+    finished = RunRecord(
+        "trainable α 1+1.5i · seed 0", {"alphalab.kind": "run"}, {"seed": 0, "x": "y"}
+    )
     finished.metrics = [("loss", 1.0, 0), ("loss", 0.5, 1), ("val_loss", 0.7, 0)]
     finished.metrics += [("val_loss", 0.6, 1), ("final_val_loss", 0.6, 0), ("loss", 0.5, 1)]
     finished.status, finished.name = "FINISHED", "trainable α 1+1.5i → 0.5+2i · seed 0"
-    failed = Child("lambda α -30+2i · seed 0", {"alphalab.kind": "run"}, {"seed": 0})
+    failed = RunRecord("lambda α -30+2i · seed 0", {"alphalab.kind": "run"}, {"seed": 0})
     failed.metrics = [("loss", math.inf, 0), ("val_loss", math.nan, 0), ("epochs_run", 1, 0)]
     failed.metrics += [("loss", -math.inf, 1)]
     failed.status, failed.error = "FAILED", "diverged: loss became inf at epoch 0"
@@ -71,13 +73,15 @@ def rows(db: Path) -> dict[str, list[tuple]]:
 def write(folder: Path, bulk: bool) -> Path:
     tracker = Tracker(store_uri(folder), "alphalab")
     parent = tracker.create_run("parent", {"alphalab.kind": "sweep"})
-    children = Children(tracker, parent)
+    children = RunWriter(tracker, parent)
     assert (children.store is not None) is True
     if not bulk:
         children.store = None  # the client path, as for a tracking server
     records = make_children()
     opened = [
-        Child(r.name if r.status == "FAILED" else "trainable α₀ 1+1.5i · seed 0", r.tags, r.params)
+        RunRecord(
+            r.name if r.status == "FAILED" else "trainable α₀ 1+1.5i · seed 0", r.tags, r.params
+        )
         for r in records
     ]
     children.open(opened)

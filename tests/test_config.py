@@ -92,11 +92,13 @@ BAD_VALUES = [
     (["formula.name=nonsense"], "formula.name", "unknown formula"),
     (["model.head=big"], "model.head", "unknown 'big'"),
     (["+search=random", "search.max_trials=0"], "search.max_trials", "at least 1"),
+    (["+search=random", "search.population=0"], "search.population", "at least 1"),
     (
-        ["+search=grid", "search.space.alpha_real.step=null"],
-        "search.space.alpha_real.step",
-        "needs a step",
+        ["+search=random", "search.tuner._target_=no_such_tuners.Search"],
+        "search.tuner._target_",
+        "cannot find module 'no_such_tuners'",
     ),
+    (["+search=bayesian", "search.needs=[no_such_module]"], "search.tuner", "needs no_such_module"),
     (
         ["+search=random", "search.space.alpha_imag.min=5"],
         "search.space.alpha_imag.max",

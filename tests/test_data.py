@@ -9,7 +9,7 @@ from alphalab.config import ConfigError
 from alphalab.config.parse import run_spec
 from alphalab.config.spec import FormulaSpec, TaskSpec
 from alphalab.data.sources import generate, read_file
-from alphalab.engine.job import run_job
+from alphalab.engine.runs import run_job
 from tests.conftest import compose
 
 OSC_TASK = TaskSpec(

@@ -12,7 +12,7 @@ import pytest
 
 from alphalab.config.parse import run_spec
 from alphalab.engine.fit import prepare_data
-from alphalab.engine.job import run_job
+from alphalab.engine.runs import run_job
 from tests.conftest import all_runs, client, compose, error_lines, run_experiment, runs_in
 from tests.conftest import store_uri as uri_of
 

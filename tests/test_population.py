@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from alphalab.config.parse import run_spec
-from alphalab.engine.job import run_job
-from alphalab.engine.population.run import run_population
+from alphalab.engine.record import Job
+from alphalab.engine.runs import run_job, run_jobs
 from alphalab.tracking.parent import ParentRun
 from alphalab.tracking.store import tracker_for
 from tests.conftest import all_runs, client, compose, reset_sigint, store_uri
@@ -109,7 +109,7 @@ def _population(folder: Path, alphas: list[tuple[str, float, float]], *extra: st
     ]
     tracker = tracker_for(specs[0].tracking)
     parent = ParentRun.open(tracker, "population", "sweep", {"test": 1})
-    return run_population(specs, None, parent.run_id)
+    return run_jobs([Job(spec) for spec in specs], parent_id=parent.run_id)
 
 
 HEALTHY = [("lambda", 0.4, 2.0), ("trainable", 0.4, 2.0), ("trainable", 1.0, 1.5)]

@@ -4,7 +4,7 @@ among fixed alphas the true one is the best."""
 import pytest
 
 from alphalab.config.parse import run_spec
-from alphalab.engine.job import run_job
+from alphalab.engine.runs import run_job
 from tests.conftest import compose
 
 # Stated tolerance on |learned alpha - true alpha| (complex modulus). With the tasks' noise and

@@ -1,10 +1,12 @@
-"""Jobs of one process share compiled models; a reused model must give a fresh model's numbers."""
+"""Populations of one process share compiled models; a reused model must give a fresh model's
+numbers, and a population of several (vectorised) reuses its model across seeds."""
 
 import pytest
 
 from alphalab.config.parse import run_spec
-from alphalab.engine.job import run_job
-from alphalab.model import compile as models
+from alphalab.engine.population import compiled as models
+from alphalab.engine.record import Job
+from alphalab.engine.runs import run_job, run_jobs
 from tests.conftest import client, compose
 
 TIMING = {"train_seconds"}
@@ -53,3 +55,24 @@ def test_a_reused_model_saves_its_own_starting_alpha(store, tmp_path):
     local = client(store).download_artifacts(second.run_id, "model.keras", str(tmp_path))
     layer = keras.saving.load_model(local, safe_mode=True).get_layer("alpha")
     assert (layer.alpha_real, layer.alpha_imag) == (1.1, 2.6)
+
+
+def test_a_vectorised_population_is_reused_across_seeds_and_alphas(store):
+    models._COMPILED.clear()
+    common = ["+debug=fast", "model.head=gain", f"tracking.uri={store}"]
+
+    def population(seed: int, reals: tuple[float, float]):
+        jobs = [
+            Job(run_spec(compose([*common, f"approach={a}", f"alpha.real={r}", f"seed={seed}"])))
+            for a in ("lambda", "trainable")
+            for r in reals
+        ]
+        return run_jobs(jobs)
+
+    fresh = population(0, (0.3, 0.9))
+    other = population(1, (0.5, 1.1))
+    again = population(0, (0.3, 0.9))
+    assert len(models._COMPILED) == 1  # one population model for all three
+    for a, b in zip(fresh, again, strict=True):
+        assert metrics(store, a.run_id) == metrics(store, b.run_id)
+    assert metrics(store, other[0].run_id) != metrics(store, fresh[0].run_id)

@@ -6,7 +6,53 @@ their tables against these lists, so the config check and the code cannot drift 
 
 from __future__ import annotations
 
-APPROACHES = ("lambda", "trainable")
+from enum import StrEnum
+
+
+class Approach(StrEnum):
+    """How alpha enters the model (config ``approach``)."""
+
+    LAMBDA = "lambda"  # a keras.layers.Lambda with alpha as constants
+    TRAINABLE = "trainable"  # ComplexAlpha, alpha learned by backpropagation
+
+
+class Kind(StrEnum):
+    """What a run in MLflow is (tag ``alphalab.kind``)."""
+
+    RUN = "run"  # a training run: a single run or a job of a sweep
+    SWEEP = "sweep"  # a sweep's parent
+    SEARCH = "search"  # a search's parent
+    TRIAL = "trial"  # a keras-tuner trial
+    REFERENCE = "reference"  # a search's trainable run on the same task and seed
+    REFINE = "refine"  # learned from one of the best grid cells, warm-started (sweep.refine)
+    REPRODUCTION = "reproduction"  # a logged run trained again (experiments.reproduce)
+
+
+class Arm(StrEnum):
+    """What a verdict compares: a fixed-alpha grid and the ways of learning alpha."""
+
+    FIXED = "fixed"  # alpha fixed, at each grid point (or each search trial)
+    LEARNED = "learned"  # alpha learned from the grid's starts
+    REFINED = "refined"  # alpha learned from the best grid cells, warm-started
+
+
+def arm_of(approach: str, kind: str) -> Arm:
+    """The arm a run belongs to: the one mapping from approach and kind."""
+    if approach == Approach.LAMBDA:
+        return Arm.FIXED
+    return Arm.REFINED if kind == Kind.REFINE else Arm.LEARNED
+
+
+class Status(StrEnum):
+    """A run's status, as MLflow spells it."""
+
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+
+APPROACHES = tuple(Approach)
 HEADS = ("none", "gain")
 OUTPUTS = ("pair", "stacked")
 
@@ -26,16 +72,8 @@ OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 PLAIN_LOSSES = ("mse", "mae")
 SCHEDULES = ("cosine", "constant")
 
-TUNERS = ("random", "bayesian", "hyperband", "grid")
 OBJECTIVES = ("val_loss", "loss")
 SAMPLINGS = ("linear", "log")
-# What each tuner needs at run time beyond keras-tuner itself (found without importing it).
-TUNER_NEEDS = {
-    "random": ("tensorboard",),
-    "grid": ("tensorboard",),
-    "hyperband": ("tensorboard",),
-    "bayesian": ("tensorboard", "scipy", "sklearn"),
-}
 
 # Config sections that say where and how a job is recorded, not what it computes.
 NOT_PART_OF_JOB = ("sweep", "search", "tracking", "experiment_name")

@@ -130,6 +130,7 @@ class RunSpec:
 
     def with_alpha(self, approach: str, alpha: tuple[float, float]) -> RunSpec:
         """The same run with another approach and alpha (a search trial, a refinement)."""
+        approach = str(approach)  # plain text in the recorded config, whatever names it
         config = copy.deepcopy(self.config)
         config.setdefault("approach", {})["name"] = approach
         config["alpha"] = {"real": _as_written(alpha[0]), "imag": _as_written(alpha[1])}
@@ -163,22 +164,21 @@ class Range:
 
 @dataclass(frozen=True)
 class SearchSpec:
-    """The ``search`` section: which keras-tuner algorithm, its budget and its ranges."""
+    """The ``search`` section: the keras-tuner tuner (a dotted path and its own arguments),
+    the budget, how many trials train at once, and the ranges."""
 
-    tuner: str
+    algorithm: str  # the search's label (random, bayesian, ...): names it and its results
+    tuner: str  # a dotted path to a keras-tuner tuner class
+    tuner_kwargs: dict[str, Any]
     name: str | None
     max_trials: int
+    population: int  # trials trained together in one fit
     executions_per_trial: int
     objective: str
     directory: str | None
     reference: bool
     alpha_real: Range
     alpha_imag: Range
-    num_initial_points: int | None = None
-    beta: float | None = None
-    max_epochs: int | None = None
-    factor: int | None = None
-    hyperband_iterations: int | None = None
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from alphalab.config import ConfigError
+from alphalab.config.names import Status
 from alphalab.config.spec import SearchSpec
 from alphalab.tracking.store import Tracker
 
@@ -51,7 +52,7 @@ def wait_for_parent(tracker: Tracker, name: str, tuner_id: str, timeout: float =
     announced = False
     while True:
         found = tracker.find_parent(name)
-        if found is not None and found.info.status == "RUNNING":
+        if found is not None and found.info.status == Status.RUNNING:
             return found
         if time.monotonic() > deadline:
             raise TimeoutError(

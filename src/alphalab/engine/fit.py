@@ -1,12 +1,10 @@
-"""Fit a compiled model on task data and keep what happened epoch by epoch."""
+"""A run's data as the model sees it, and the pipelines that feed a fit."""
 
 from __future__ import annotations
 
 import contextlib
-import math
-import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -15,21 +13,6 @@ import tensorflow as tf
 from alphalab.config.spec import RunSpec
 from alphalab.data.sources import load_task
 from alphalab.data.task_data import Scaling, TaskData, prepare
-from alphalab.model.build import alpha_of, is_stacked
-
-
-@dataclass
-class FitOutcome:
-    """Per-epoch history (Keras logs plus ``alpha_real``/``alpha_imag`` when learned)."""
-
-    history: dict[str, list[float]] = field(default_factory=dict)
-    seconds: float = 0.0
-    error: str | None = None  # why training stopped early (NaN or inf), None when it did not
-
-    def last(self, key: str) -> float:
-        """The last epoch's value of ``key`` (nan if never recorded)."""
-        values = self.history.get(key) or [math.nan]
-        return values[-1]
 
 
 @dataclass
@@ -102,40 +85,6 @@ def dataset(
     return ds.batch(batch_size).with_options(options)
 
 
-RECORDED = ("loss", "val_loss")
-
-
-class EpochRecorder(keras.callbacks.Callback):
-    """Keeps every epoch's logs and learned alpha; stops training when the loss is not finite."""
-
-    def __init__(self, outcome: FitOutcome):
-        """Record into ``outcome``."""
-        super().__init__()
-        self.outcome = outcome
-
-    def on_epoch_end(self, epoch, logs=None):
-        """Keep loss, val_loss and alpha; stop on the first value that is not finite."""
-        # loss and val_loss only: Keras's per-output losses double what MLflow stores and shows
-        values = {key: float(value) for key, value in (logs or {}).items() if key in RECORDED}
-        alpha = alpha_of(self.model)
-        if alpha is not None:
-            values["alpha_real"], values["alpha_imag"] = alpha
-        for key, value in values.items():
-            self.outcome.history.setdefault(key, []).append(value)
-        self.outcome.error = nonfinite(values, epoch)
-        if self.outcome.error is not None:
-            self.model.stop_training = True
-
-
-def nonfinite(values: dict[str, float], epoch: int) -> str | None:
-    """Why training stops at ``epoch``: the first of the loss, validation loss and learned alpha
-    that is not finite; None while all are."""
-    for key in ("loss", "val_loss", "alpha_real", "alpha_imag"):
-        if key in values and not math.isfinite(values[key]):
-            return f"{key} became {values[key]} at epoch {epoch}"
-    return None
-
-
 def fit_on(
     fit_method,
     train: TaskData,
@@ -164,24 +113,3 @@ def nothing_to_train_is_fine():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have any trainable weights.*")
         yield
-
-
-def fit(
-    model: keras.Model,
-    train: TaskData,
-    validation: TaskData,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-) -> FitOutcome:
-    """Fit ``model`` on ``train`` (shuffled from ``seed``), validating on ``validation``."""
-    stacked = is_stacked(model)
-    outcome = FitOutcome()
-    start = time.perf_counter()
-    with nothing_to_train_is_fine():
-        recorder = EpochRecorder(outcome)
-        fit_on(
-            model.fit, train, validation, batch_size, epochs, seed, stacked, callbacks=[recorder]
-        )
-    outcome.seconds = time.perf_counter() - start
-    return outcome

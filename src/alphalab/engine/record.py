@@ -1,22 +1,58 @@
-"""What one training run leaves in MLflow, assembled in one place for jobs and search trials:
-its key, name, params, per-epoch and final metrics, and artifacts."""
+"""What one training run leaves in MLflow, described in one place for every run alphalab trains
+(single runs, sweep jobs, population members, refinements, search trials, a search's reference,
+reproductions): ``describe`` turns a run's ``Job`` and its fit's outcome into the ``RunRecord``
+that ``alphalab.tracking.runs.RunWriter`` writes. To add a field to every run, add it here.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import math
-import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from alphalab.config import names as config_names
+from alphalab.config.names import Approach, Kind, Status
 from alphalab.config.spec import Alpha, RunSpec, flatten
+from alphalab.engine.outcome import FitOutcome
 from alphalab.engine.provenance import provenance
 from alphalab.tracking import names
-from alphalab.tracking.store import Tracker
+from alphalab.tracking.runs import RunRecord
+
+
+@dataclass
+class WarmStart:
+    """Every weight but alpha's, taken from another run (its ``weights.json``)."""
+
+    run_id: str
+    job_key: str
+    weights: dict[str, list]
+
+
+@dataclass
+class Job:
+    """One run to train and record: its spec, what kind of run it is, and what only that kind
+    has (a trial's id, a refinement's warm start, a trial's several executions)."""
+
+    spec: RunSpec
+    kind: Kind = Kind.RUN
+    key: str = ""  # identifies the job within its parent (resume); default: from its config
+    warm_start: WarmStart | None = None
+    executions: int = 1  # a search trial's executions_per_trial: trained side by side, averaged
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # before the run's name, e.g. "trial 03 · "
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = job_key(self.spec.config)
+            if self.warm_start is not None:
+                self.key = f"{self.kind}-{self.warm_start.job_key}"
 
 
 def job_key(config: dict[str, Any]) -> str:
@@ -32,7 +68,7 @@ def job_key(config: dict[str, Any]) -> str:
 def run_name(spec: RunSpec, learned: tuple[float, float] | None = None) -> str:
     """``lambda α 0.6+2.2i · seed 0``; ``trainable α 1+1.5i → 0.493+2i · seed 0`` once learned."""
     start = str(spec.alpha)
-    if spec.approach == "trainable":
+    if spec.approach == Approach.TRAINABLE:
         alpha = f"α {start} → {Alpha(*learned)}" if learned else f"α₀ {start}"
     else:
         alpha = f"α {start}"
@@ -129,17 +165,42 @@ def config_yaml(spec: RunSpec) -> str:
     return yaml.dump(spec.config, Dumper=dumper, sort_keys=False)
 
 
-def write_artifacts(folder: Path, spec: RunSpec, model) -> None:
-    """``config.yaml`` (resolved), ``weights.json`` (every weight by name) and ``model.keras``."""
-    from alphalab.model.build import weights_by_name
-
-    (folder / names.CONFIG).write_text(config_yaml(spec))
-    (folder / names.WEIGHTS).write_text(json.dumps(weights_by_name(model), indent=2))
-    model.save(folder / names.MODEL)
-
-
-def log_artifacts(tracker: Tracker, run_id: str, spec: RunSpec, model) -> None:
-    """Write the run's artifacts and upload them."""
-    with tempfile.TemporaryDirectory(prefix="alphalab-") as folder:
-        write_artifacts(Path(folder), spec, model)
-        tracker.log_artifacts(run_id, Path(folder))
+def describe(
+    job: Job,
+    data_params: dict[str, str],
+    baseline: float,
+    outcome: FitOutcome | None = None,
+    *,
+    population: int = 1,
+    files: Callable[[Path], None] | None = None,
+    final_metrics: dict[str, float] | None = None,
+    final_tags: dict[str, str] | None = None,
+) -> RunRecord:
+    """The run's record: as it is opened (without ``outcome``: name, tags, params), or whole,
+    after its fit (``outcome``), with the artifacts ``files`` writes and what the kind adds at
+    the end (a trial's ``tuner_score`` and keras-tuner status)."""
+    spec = job.spec
+    tags = {names.KIND: job.kind, names.JOB_KEY: job.key, names.APPROACH: spec.approach}
+    params = {**run_params(spec, data_params), **job.params}
+    tags.update(job.tags)
+    if job.warm_start is not None:
+        tags[names.WARM_START] = params["warm_start"] = job.warm_start.run_id
+    if population > 1:
+        tags[names.POPULATION] = str(population)
+    record = RunRecord(job.label + run_name(spec), tags, params)
+    if outcome is None:
+        return record
+    learned = outcome.learned(spec.alpha)
+    shown = learned if spec.approach == Approach.TRAINABLE and outcome.history else None
+    record.name = job.label + run_name(spec, shown)
+    record.metrics = run_metrics(spec, outcome.history, learned, outcome.seconds, baseline)
+    record.metrics += [(key, value, 0) for key, value in (final_metrics or {}).items()]
+    record.final_tags = dict(final_tags or {})
+    if outcome.crash:
+        record.status, record.error = Status.FAILED, outcome.crash
+    elif outcome.error:
+        record.status, record.error = Status.FAILED, f"diverged: {outcome.error}"
+    else:
+        record.status = Status.FINISHED
+    record.files = files if outcome.weights is not None else None
+    return record

@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from alphalab.config.names import Kind, Status
 from alphalab.config.spec import RunSpec, SweepSpec
 from alphalab.engine.context import SweepContext
-from alphalab.engine.job import record_rejected
 from alphalab.engine.refine import refine
+from alphalab.engine.runs import record_rejected
 from alphalab.results.compare import record_comparison
 from alphalab.results.render import Comparison
 from alphalab.tracking.parent import ParentRun
@@ -45,7 +46,7 @@ class SweepSession:
         """Open (or resume) the parent run and publish the context the jobs read."""
         tracking = self.spec.tracking
         tracker = Tracker(tracking.uri, tracking.experiment_name, tracking.artifact_location)
-        self.parent = ParentRun.open(tracker, self.name, "sweep", params)
+        self.parent = ParentRun.open(tracker, self.name, Kind.SWEEP, params)
         context = SweepContext(
             parent_id=self.parent.run_id,
             total=self.total,
@@ -80,9 +81,9 @@ class SweepSession:
             comparison = record_comparison(tracker, self.parent.run_id, wall_seconds=wall)
             print(comparison.console(), flush=True)
             print(f"MLflow: parent run {self.parent.run_id} in {tracker.uri}", flush=True)
-            self.parent.close("FINISHED")
+            self.parent.close(Status.FINISHED)
         except BaseException as exc:
-            self.parent.close("FAILED", f"summary failed: {exc}")
+            self.parent.close(Status.FAILED, f"summary failed: {exc}")
             raise
         finally:
             SweepContext.clear_env()
@@ -94,7 +95,7 @@ class SweepSession:
             return
         print(f"alphalab: sweep '{self.name}' interrupted; {self.resume_hint}", file=sys.stderr)
         with contextlib.suppress(Exception):  # best effort while the process exits
-            self.parent.close("KILLED", f"interrupted; {self.resume_hint}")
+            self.parent.close(Status.KILLED, f"interrupted; {self.resume_hint}")
 
 
 def share_cores(workers: int) -> None:

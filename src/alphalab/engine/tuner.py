@@ -1,161 +1,138 @@
-"""keras-tuner plumbing: the hypermodel at a trial's alpha, and tuners that record every trial as
-an MLflow child run.
+"""keras-tuner's oracles asked for a population of trials at once.
 
-keras-tuner has no MLflow integration and swallows exceptions inside trials. ``tracked`` wraps a
-built-in tuner so that each trial opens its own run (FAILED with ``alphalab.error`` when the
-trial raises or diverges), and so that a missing dependency stops the search loudly instead of
-failing every trial quietly.
+A search names a keras-tuner tuner class (``search.tuner._target_``); alphalab subclasses it so
+that ``search`` asks the oracle for ``search.population`` trials at once, each under its own
+tuner id (as keras-tuner's distributed mode gives each worker one), trains them as one population
+(every trial its own MLflow child run, recorded as a sweep job is), reports each trial's epochs
+to the oracle and ends it. The chief of a distributed search keeps keras-tuner's own behaviour: it
+serves the oracle.
 """
 
 from __future__ import annotations
 
-import math
+import inspect
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from alphalab.config.spec import Alpha, RunSpec, SearchSpec
-from alphalab.engine.record import log_artifacts, run_metrics, run_params
-from alphalab.tracking import names
-from alphalab.tracking.store import Tracker
+import keras_tuner
+from keras_tuner.src.distribute import utils as dist_utils
+from keras_tuner.src.tuners.gridsearch import GridSearchOracle
+
+from alphalab.config import ConfigError
+from alphalab.config.paths import import_callable
+from alphalab.config.spec import SearchSpec
+
+TrialStatus = keras_tuner.engine.trial.TrialStatus
+POLL = 1.0  # seconds between asks while the oracle waits for other workers' trials
 
 
-def hypermodel(run: RunSpec, search: SearchSpec, input_shape: tuple, has_imag: bool, steps: int):
-    """Builds the run's model (built-in or the user's) with a Lambda at the trial's alpha;
-    remembers the last model it fitted."""
-    import keras_tuner
+class AlphaSpace(keras_tuner.HyperModel):
+    """The searched space: ``alpha_real`` and ``alpha_imag`` (alphalab builds each trial's model
+    itself, so ``build`` only declares them)."""
 
-    from alphalab.engine.fit import nothing_to_train_is_fine
-    from alphalab.model.build import build
-    from alphalab.model.compile import compile_for_training
+    def __init__(self, search: SearchSpec):
+        super().__init__()
+        self.ranges = (("alpha_real", search.alpha_real), ("alpha_imag", search.alpha_imag))
 
-    class AlphaHyperModel(keras_tuner.HyperModel):
-        """The run's model with alpha fixed at the tuner's choice."""
-
-        last_model = None
-
-        def build(self, hp):
-            ranges = (("alpha_real", search.alpha_real), ("alpha_imag", search.alpha_imag))
-            alpha = tuple(
-                hp.Float(name, r.min, r.max, step=r.step, sampling=r.sampling) for name, r in ranges
-            )
-            model, _ = build("lambda", run.formula, alpha, run.model, input_shape, has_imag)
-            return compile_for_training(model, run.train, has_imag, steps)
-
-        def fit(self, hp, model, *args, **kwargs):
-            AlphaHyperModel.last_model = model
-            with nothing_to_train_is_fine():
-                return model.fit(*args, **kwargs)
-
-    return AlphaHyperModel()
+    def build(self, hp):
+        """Declare the two ranges."""
+        for name, r in self.ranges:
+            hp.Float(name, r.min, r.max, step=r.step, sampling=r.sampling)
 
 
-def mean_history(histories) -> dict[str, list[float]]:
-    """Per-epoch logs averaged over a trial's executions (keras-tuner's ``History`` objects)."""
-    logs = [h.history for h in histories]
-    keys = [key for key in (names.LOSS, names.VAL_LOSS) if any(key in h for h in logs)]
-    out = {}
-    for key in keys:
-        series = [h[key] for h in logs if key in h]
-        out[key] = [
-            sum(s[step] for s in series) / len(series) for step in range(min(map(len, series)))
-        ]
-    return out
+class _HandsOutAhead(GridSearchOracle):
+    """keras-tuner's grid oracle, handing out a trial's successor before the trial ends (its own
+    waits for the trial to end, so only one or two trials could ever train at once)."""
+
+    def populate_space(self, trial_id):
+        """The next grid point, queued to produce its own successor at once."""
+        response = super().populate_space(trial_id)
+        if response["status"] == TrialStatus.RUNNING:
+            self._populate_next.append(trial_id)
+        return response
 
 
-def tracked(tuner_class):
-    """A subclass of a keras-tuner tuner that records every trial as an MLflow child run."""
-    import keras_tuner
+class GridSearch(keras_tuner.GridSearch):
+    """keras-tuner's GridSearch, whose oracle hands out the grid's points without waiting."""
 
-    class Tracked(tuner_class):
-        def __init__(self, *args, tracker: Tracker, parent_id: str, spec: RunSpec, data, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.tracker, self.parent_id = tracker, parent_id
-            self.spec, self.data = spec, data  # trials are variants of spec, trained on data
-            self.trial_runs: dict[str, str] = {}
-            self.errors: list[str] = []
+    def __init__(self, hypermodel=None, objective=None, max_trials=None, seed=None, **kwargs):
+        own = (
+            "hyperparameters",
+            "allow_new_entries",
+            "tune_new_entries",
+            "max_retries_per_trial",
+            "max_consecutive_failed_trials",
+        )
+        oracle_kwargs = {key: kwargs.pop(key) for key in own if key in kwargs}
+        oracle = _HandsOutAhead(objective, max_trials=max_trials, seed=seed, **oracle_kwargs)
+        self.seed = seed
+        keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
 
-        def run_trial(self, trial, *args, **kwargs):
-            values = trial.hyperparameters.values
-            alpha = Alpha(float(values["alpha_real"]), float(values["alpha_imag"]))
-            spec = self.spec.with_alpha("lambda", alpha)
-            tags = {
-                names.KIND: "trial",
-                names.APPROACH: "lambda",
-                names.JOB_KEY: f"trial-{trial.trial_id}",
-                names.TRIAL_ID: trial.trial_id,
-            }
-            name = f"trial {trial.trial_id} · lambda α {alpha}"
-            with self.tracker.run(name, tags, self.parent_id) as run:
-                self.trial_runs[trial.trial_id] = run.run_id
-                params = {**run_params(spec, self.data.params()), "trial_id": trial.trial_id}
-                self.tracker.log_params(run.run_id, params)
-                start = time.perf_counter()
-                try:
-                    histories = super().run_trial(trial, *args, **kwargs)
-                except ImportError as exc:
-                    message = f"a dependency of keras-tuner is missing: {exc}"
-                    self.errors.append(message)
-                    raise keras_tuner.errors.FatalError(message) from exc
-                except Exception as exc:
-                    self.errors.append(f"trial {trial.trial_id}: {type(exc).__name__}: {exc}")
-                    raise
-                seconds = time.perf_counter() - start
-                history = mean_history(histories)
-                metrics = run_metrics(spec, history, alpha, seconds, self.data.baseline)
-                self.tracker.log_metrics(run.run_id, metrics)
-                log_artifacts(self.tracker, run.run_id, spec, self.hypermodel.last_model)
-                final = (history.get(names.VAL_LOSS) or [math.nan])[-1]
-                if not math.isfinite(final):
-                    run.fail(f"diverged: val_loss became {final}")
-                print(
-                    f"[trial {trial.trial_id}] lambda α {alpha!s:<13} "
-                    f"val_loss {final:.4g}  {run.status}",
-                    flush=True,
-                )
-            return histories
 
-        def on_trial_end(self, trial):
-            super().on_trial_end(trial)
-            run_id = self.trial_runs.get(trial.trial_id)
-            if run_id is None:
+def batched(tuner_class: type) -> type:
+    """A subclass of ``tuner_class`` whose ``search`` trains trials a population at a time."""
+
+    class Batched(tuner_class):
+        def search(self, train: Callable, population: int) -> None:
+            """Ask for up to ``population`` trials, hand them to ``train`` (which reports their
+            epochs and ends them), until the oracle stops; a chief serves the oracle instead."""
+            if dist_utils.is_chief_oracle():
+                super().search()
                 return
-            self.tracker.set_tags(run_id, {names.TUNER_STATUS: str(trial.status)})
-            if trial.score is not None and math.isfinite(trial.score):
-                self.tracker.log_metrics(run_id, [(names.TUNER_SCORE, trial.score, 0)])
+            self.save()  # a search killed during its first population can be continued
+            ids = (
+                [self.tuner_id]
+                if population == 1
+                else [f"{self.tuner_id}-{k}" for k in range(population)]
+            )
+            stopped: set[str] = set()
+            while len(stopped) < len(ids):
+                trials = []
+                for tuner_id in ids:
+                    if tuner_id in stopped:
+                        continue
+                    trial = self.oracle.create_trial(tuner_id)
+                    if trial.status == TrialStatus.STOPPED:
+                        stopped.add(tuner_id)
+                    elif trial.status == TrialStatus.IDLE:
+                        break  # the oracle waits for trials to end (a Hyperband round)
+                    else:
+                        trials.append(trial)
+                if trials:
+                    train(trials)
+                    self.save()
+                elif len(stopped) < len(ids):
+                    time.sleep(POLL)  # other workers' trials must end first
 
-    Tracked.__name__ = f"Tracked{tuner_class.__name__}"
-    return Tracked
+    Batched.__name__ = f"Batched{tuner_class.__name__}"
+    return Batched
 
 
-def make_tuner(search: SearchSpec, run: RunSpec, model, directory: Path, **tracking_kwargs):
-    """The configured keras-tuner tuner, tracked, continuing any earlier state in ``directory``."""
-    import keras_tuner
-
-    common = {
-        "hypermodel": model,
+def make_tuner(search: SearchSpec, seed: int, directory: Path):
+    """The configured tuner, batched, continuing any earlier state in ``directory``."""
+    tuner_class = import_callable(search.tuner)
+    if not (isinstance(tuner_class, type) and issubclass(tuner_class, keras_tuner.Tuner)):
+        raise ConfigError(f"search.tuner._target_: {search.tuner} is not a keras-tuner tuner")
+    kwargs = {
+        "hypermodel": AlphaSpace(search),
         "objective": keras_tuner.Objective(search.objective, direction="min"),
-        "executions_per_trial": search.executions_per_trial,
         "directory": str(directory),
         "project_name": search.name,
         "overwrite": False,
-        "seed": run.seed,
-        "spec": run,
-        **tracking_kwargs,
+        "seed": seed,
+        **search.tuner_kwargs,
     }
-    if search.tuner == "random":
-        return tracked(keras_tuner.RandomSearch)(max_trials=search.max_trials, **common)
-    if search.tuner == "grid":
-        return tracked(keras_tuner.GridSearch)(max_trials=search.max_trials, **common)
-    if search.tuner == "bayesian":
-        return tracked(keras_tuner.BayesianOptimization)(
-            max_trials=search.max_trials,
-            num_initial_points=search.num_initial_points,
-            beta=search.beta,
-            **common,
-        )
-    return tracked(keras_tuner.Hyperband)(
-        max_epochs=search.max_epochs,
-        factor=search.factor,
-        hyperband_iterations=search.hyperband_iterations,
-        **common,
-    )
+    if "max_trials" in inspect.signature(tuner_class).parameters:
+        kwargs["max_trials"] = search.max_trials
+    try:
+        tuner = batched(tuner_class)(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"search.tuner: {search.tuner} rejects its arguments: {exc}") from None
+    if not isinstance(tuner.oracle, keras_tuner.Oracle):  # a worker's client of the chief
+        return tuner
+    tuner.oracle.verbose = 0  # alphalab prints a line per trial itself
+    if "max_trials" in kwargs:
+        tuner.oracle.max_trials = search.max_trials  # a reloaded oracle keeps its old limit
+    return tuner
+

@@ -12,6 +12,7 @@ from typing import Any
 from omegaconf import DictConfig, open_dict
 
 from alphalab.config import ConfigError
+from alphalab.config.names import Status
 from alphalab.config.parse import resolved, run_spec
 from alphalab.config.spec import Alpha, RunSpec
 from alphalab.engine.context import SweepContext
@@ -107,7 +108,9 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     """Run every job: populations where jobs allow it, the rest one by one."""
     from hydra.core.utils import run_job, setup_globals
 
-    from alphalab.engine.population.run import population_key, run_population
+    from alphalab.engine.population.run import population_key
+    from alphalab.engine.record import Job
+    from alphalab.engine.runs import run_jobs
     from alphalab.engine.sweep import report_members, report_population, report_rejected
 
     setup_globals()
@@ -134,10 +137,10 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
                 job_subdir_key="hydra.sweep.subdir",
             )
             continue
-        results = run_population([jobs.specs[i] for i in indices], context)
+        results = run_jobs([Job(jobs.specs[i]) for i in indices], context)
         report = report_population if len(results) > LINE_PER_MEMBER else report_members
         report(context, results)
         for index, result in zip(indices, results, strict=True):
-            value = result.final_val_loss if result.status == "FINISHED" else math.inf
+            value = result.final_val_loss if result.status == Status.FINISHED else math.inf
             returns[index] = _job_return(jobs.overrides[index], value, sweep_dir)
     return returns

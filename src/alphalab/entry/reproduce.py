@@ -7,9 +7,10 @@ import math
 from dataclasses import dataclass, replace
 
 from alphalab.config import ConfigError
+from alphalab.config.names import Kind, Status
 from alphalab.config.spec import TrackingSpec
-from alphalab.engine.job import JobResult, run_job
 from alphalab.engine.provenance import PREFIX, provenance
+from alphalab.engine.runs import JobResult, run_job
 from alphalab.entry.recorded import recorded_spec
 from alphalab.tracking import names
 from alphalab.tracking.lock import open_client
@@ -36,7 +37,7 @@ class Reproduction:
     @property
     def matches(self) -> bool:
         """Whether every compared metric agrees within the tolerance."""
-        return self.result.status == "FINISHED" and not self.differences
+        return self.result.status == Status.FINISHED and not self.differences
 
     def report(self) -> str:
         """What ``python -m experiments.reproduce`` prints."""
@@ -69,7 +70,7 @@ def reproduce(uri: str, run_id: str) -> Reproduction:
         raise ConfigError(f"RUN_ID: no run {run_id} in {uri}") from None
     tags = original.data.tags
     if names.FINAL_VAL_LOSS not in original.data.metrics or "approach" not in original.data.params:
-        kind = tags.get(names.KIND, "run")
+        kind = tags.get(names.KIND, Kind.RUN)
         raise ConfigError(f"RUN_ID: {run_id} is a {kind} without a training of its own to rerun")
     if names.WARM_START in tags:
         raise ConfigError(
@@ -80,7 +81,7 @@ def reproduce(uri: str, run_id: str) -> Reproduction:
     tracker = Tracker(uri, experiment)
     spec = recorded_spec(tracker, run_id)
     spec = replace(spec, tracking=TrackingSpec(uri, experiment, None))
-    result = run_job(spec, kind="reproduction")
+    result = run_job(spec, kind=Kind.REPRODUCTION)
     tracker.set_tags(result.run_id, {REPRODUCES: run_id})
     new = tracker.client.get_run(result.run_id).data.metrics
     differences = [

@@ -8,6 +8,7 @@ import math
 from omegaconf import DictConfig
 
 from alphalab.config import ConfigError
+from alphalab.config.names import Status
 from alphalab.config.parse import resolved, run_spec
 from alphalab.config.parse_search import search_spec
 from alphalab.engine.context import SweepContext
@@ -33,7 +34,7 @@ def main(cfg: DictConfig) -> float:
                 return run_search(spec, search_spec(cfg))
             except SearchFailed as exc:
                 fail(str(exc), EXIT_RUN_FAILED)
-        from alphalab.engine.job import run_job
+        from alphalab.engine.runs import run_job
 
         result = run_job(spec, context)
     except ConfigError as exc:
@@ -49,6 +50,6 @@ def main(cfg: DictConfig) -> float:
         report_members(context, [result])  # a job alone: one line, as a population's members
     else:
         print(result.describe(), flush=True)
-        if result.status != "FINISHED":
+        if result.status != Status.FINISHED:
             fail(f"run '{result.name}' {result.status}: {result.error}", EXIT_RUN_FAILED)
-    return result.final_val_loss if result.status == "FINISHED" else math.inf
+    return result.final_val_loss if result.status == Status.FINISHED else math.inf

@@ -17,7 +17,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from alphalab.config import ConfigError
+from alphalab.config import ConfigError, one_line
+from alphalab.config.names import Status
 from alphalab.config.parse import sweep_spec
 from alphalab.config.spec import flatten
 from alphalab.engine.context import ENV
@@ -104,8 +105,8 @@ class SweepCallback(Callback):
             )
         except Exception as exc:
             if self.session.parent is not None:
-                self.session.parent.close("FAILED", f"{type(exc).__name__}: {exc}")
-            fail(f"sweep '{name}': cannot open its parent run in {redact(uri)}: {line(exc)}", 1)
+                self.session.parent.close(Status.FAILED, one_line(exc))
+            fail(f"sweep '{name}': cannot open its parent run in {redact(uri)}: {one_line(exc)}", 1)
         atexit.register(self.session.interrupted)
         hand_to_jobs(config, None if configured else uri)
 
@@ -116,13 +117,7 @@ class SweepCallback(Callback):
             try:
                 self.session.finish(lambda run_id: recorded_spec(tracker, run_id))
             except Exception as exc:  # finish() closed the parent FAILED
-                fail(f"sweep '{self.session.name}': its summary failed: {line(exc)}", 1)
-
-
-def line(exc: BaseException) -> str:
-    """An exception as one line: its type and the first line of its message."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+                fail(f"sweep '{self.session.name}': its summary failed: {one_line(exc)}", 1)
 
 
 def hydra_quoted(value: str) -> str:

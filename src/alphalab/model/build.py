@@ -11,7 +11,8 @@ import keras
 from keras import ops
 
 from alphalab import formulas
-from alphalab.config import ConfigError
+from alphalab.config import ConfigError, first_line
+from alphalab.config.names import Approach
 from alphalab.config.paths import import_callable
 from alphalab.config.spec import Alpha, FormulaSpec, ModelSpec
 from alphalab.layers import ComplexAlpha, ComplexGain, StackParts
@@ -24,7 +25,7 @@ PARTS = ("real", "imag")
 def alpha_layer(approach: str, formula: FormulaSpec, alpha: tuple[float, float]):
     """The only place where the two approaches differ."""
     fn = formulas.resolve(formula.name)
-    if approach == "trainable":
+    if approach == Approach.TRAINABLE:
         return ComplexAlpha(fn, *alpha, formula_kwargs=formula.kwargs, name=ALPHA_LAYER)
     arguments = {"alpha_real": alpha[0], "alpha_imag": alpha[1], **formula.kwargs}
     return keras.layers.Lambda(fn, arguments=arguments, name=ALPHA_LAYER)
@@ -195,12 +196,6 @@ def _columns(input_shape: tuple[int, ...]) -> str:
     return f"{input_shape[0]} column(s)" if len(input_shape) == 1 else f"shape {input_shape}"
 
 
-def first_line(exc: BaseException) -> str:
-    """An exception's message, first line only (or its type when it has none)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def all_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
     """Every layer of a model, inside nested models and custom layers too."""
     flatten = getattr(model, "_flatten_layers", None)  # Keras's own complete walk
@@ -231,8 +226,3 @@ def alpha_of(model: keras.Model) -> Alpha | None:
         return None
     real, imag = ops.convert_to_numpy(learned[0].kernel)
     return Alpha(float(real), float(imag))
-
-
-def weights_by_name(model: keras.Model) -> dict[str, list]:
-    """Every model weight by its path, e.g. ``{"alpha/kernel": [0.5, 2.0]}``."""
-    return {w.path: ops.convert_to_numpy(w).tolist() for w in model.weights}

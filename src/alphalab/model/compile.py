@@ -1,15 +1,14 @@
-"""Compile a model (the loss on each part, the optimizer by name with alpha's own rate, the
-learning-rate schedule), and reuse compiled models across the jobs of one process."""
+"""Compile a model: the loss on each part, the optimizer by name with alpha's own rate, the
+learning-rate schedule."""
 
 from __future__ import annotations
 
 import keras
-from keras import ops
 
-from alphalab.config.spec import FormulaSpec, ModelSpec, TrainSpec
+from alphalab.config.spec import TrainSpec
 from alphalab.layers import is_alpha
 from alphalab.losses import RealPart
-from alphalab.model.build import alpha_layers, build, is_stacked
+from alphalab.model.build import is_stacked
 from alphalab.optimizers import with_alpha_rate
 
 
@@ -96,58 +95,3 @@ def compile_for_training(
         train.loss,
         train.alpha_learning_rate,
     )
-
-
-# Tracing the train and test functions costs more than a whole small fit. Jobs of one process
-# that differ only in where alpha starts (or in the seed) therefore share one compiled model,
-# given the weights a fresh build would have before each fit.
-_COMPILED: dict[tuple, keras.Model] = {}
-_MAX_COMPILED = 64
-
-
-def compiled_model(
-    approach: str,
-    formula: FormulaSpec,
-    alpha: tuple[float, float],
-    model_spec: ModelSpec,
-    input_shape: tuple[int, ...],
-    train: TrainSpec,
-    has_imag: bool,
-    total_steps: int,
-) -> keras.Model:
-    """A compiled model in the state a fresh build would have: built and compiled on first use,
-    then reused.
-
-    A model holding a learned alpha is shared across starting alphas and seeds: a fresh twin is
-    built (so initial weights follow the seed exactly as they would) and its weights copied in.
-    A Lambda model holds alpha as a constant in its graph, so it is shared only across seeds.
-    """
-    key = (
-        approach,
-        formula.name,
-        repr(sorted(formula.kwargs.items())),
-        model_spec.head,
-        model_spec.output,
-        model_spec.builder,
-        repr(sorted(model_spec.kwargs.items())),
-        input_shape,
-        train,
-        has_imag,
-        total_steps,
-        tuple(alpha) if approach == "lambda" else None,
-    )
-    twin, layer = build(approach, formula, alpha, model_spec, input_shape, has_imag)
-    model = _COMPILED.get(key)
-    if model is None:
-        compile_for_training(twin, train, has_imag, total_steps)
-        if len(_COMPILED) >= _MAX_COMPILED:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[key] = twin
-        return twin
-    model.set_weights(twin.get_weights())
-    for cached, fresh in zip(alpha_layers(model), alpha_layers(twin), strict=True):
-        cached.alpha_real, cached.alpha_imag = fresh.alpha_real, fresh.alpha_imag  # its config
-    for variable in model.optimizer.variables:
-        if variable.name != "learning_rate":  # a constant rate is a variable too: keep it
-            variable.assign(ops.zeros_like(variable))
-    return model

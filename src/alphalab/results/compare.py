@@ -6,6 +6,7 @@ import math
 import tempfile
 from pathlib import Path
 
+from alphalab.config.names import Kind
 from alphalab.results.plots import plot_landscape, plot_trials
 from alphalab.results.render import Comparison, search_table, table
 from alphalab.results.rows import latest_rows, row_from_run, trajectories
@@ -26,11 +27,12 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         wall_seconds = (end - parent.info.start_time) / 1000 if end else math.nan
     children = tracker.children(parent.info.run_id)
     name = parent.info.run_name
-    if parent.data.tags.get(names.KIND) == "search":
-        trials = [row_from_run(r) for r in children if r.data.tags.get(names.KIND) == "trial"]
-        references = [r for r in children if r.data.tags.get(names.KIND) == "reference"]
+    if parent.data.tags.get(names.KIND) == Kind.SEARCH:
+        trials = [row_from_run(r) for r in children if r.data.tags.get(names.KIND) == Kind.TRIAL]
+        references = [r for r in children if r.data.tags.get(names.KIND) == Kind.REFERENCE]
         reference = latest_rows(references)[-1] if references else None
-        tuner = parent.data.params["search.tuner"]
+        params = parent.data.params  # older searches recorded the algorithm as search.tuner
+        tuner = params.get("search.algorithm") or params["search.tuner"]
         margin = float(parent.data.params[MARGIN])
         search = summarize_trials(trials, reference, tuner, margin, wall_seconds)
         learned = [reference] if reference is not None else []
@@ -95,7 +97,7 @@ class NotFound(LookupError):
 def parents(tracker: Tracker, extra: str = "") -> list:
     """Sweep and search parent runs, oldest first (MLflow's filter has no IN for tags)."""
     found = []
-    for kind in ("sweep", "search"):
+    for kind in (Kind.SWEEP, Kind.SEARCH):
         query = f"tags.`{names.KIND}` = '{kind}'" + (f" and {extra}" if extra else "")
         found += tracker.search(query)
     return sorted(found, key=lambda run: run.info.start_time or 0)

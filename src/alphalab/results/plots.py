@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alphalab.results.rows import FIXED, REFINED
+from alphalab.config.names import Approach, Arm
 from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
 
@@ -41,7 +41,7 @@ def plot_landscape(
     trainable run's path from start to learned alpha, the best fixed alpha and the true alpha."""
     from matplotlib.colors import LogNorm
 
-    fixed = [g for g in summary.groups if g.arm == FIXED and g.finished]
+    fixed = [g for g in summary.groups if g.arm == Arm.FIXED and g.finished]
     reals = np.array(sorted({g.start[0] for g in fixed}))
     imags = np.array(sorted({g.start[1] for g in fixed}))
     fig, ax = _figure()
@@ -160,7 +160,7 @@ def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> None:
     ys = [g.loss[0] for g in fixed]
     ax.plot(xs, ys, "o-", color="#4575b4", label="fixed alpha (lambda)")
     for row in summary.rows:
-        if row.approach != "trainable" or not row.ok:
+        if row.approach != Approach.TRAINABLE or not row.ok:
             continue
         near = summary.in_basin.get(row.run_id, False)
         color = BASIN_COLOR if near else ELSEWHERE_COLOR
@@ -170,11 +170,11 @@ def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> None:
             xytext=(row.start[index], row.final_val_loss),
             arrowprops={"arrowstyle": "->", "color": color, "lw": 1.2},
         )
-        marker, size = ("*", 14) if row.arm == REFINED else ("o", 7)
+        marker, size = ("*", 14) if row.arm == Arm.REFINED else ("o", 7)
         ax.plot(row.learned[index], row.final_val_loss, marker, color=color, mec="black", ms=size)
     ax.plot([], [], "o", color=BASIN_COLOR, mec="black", label="learned alpha, best basin")
     ax.plot([], [], "o", color=ELSEWHERE_COLOR, mec="black", label="learned alpha, elsewhere")
-    if any(row.arm == REFINED for row in summary.rows):
+    if any(row.arm == Arm.REFINED for row in summary.rows):
         ax.plot([], [], "*", color="gray", mec="black", ms=12, label="learned from a best cell")
     if math.isfinite(summary.trust.baseline):
         ax.axhline(summary.trust.baseline, color="gray", ls=":", label="baseline (training mean)")

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from alphalab.results.rows import FIXED, LEARNED, REFINED, Row
+from alphalab.config.names import Approach, Arm
+from alphalab.results.rows import Row
 from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
 
-ARMS = (FIXED, LEARNED, REFINED)
+ARMS = (Arm.FIXED, Arm.LEARNED, Arm.REFINED)
 ROWS_PER_ARM = 50  # an arm with more runs shows its best SHOWN_OF_MANY (and any failed ones)
 SHOWN_OF_MANY = 10
 CSV_COLUMNS = (
@@ -57,11 +58,11 @@ def table(summary: Summary) -> str:
         error = f"{row.alpha_error:.3g}" if row.alpha_error is not None else "—"
         basin = (
             ""
-            if row.approach != "trainable" or not row.ok
+            if row.approach != Approach.TRAINABLE or not row.ok
             else (" *" if summary.in_basin.get(row.run_id) else "")
         )
         loss = loss_text(row.final_val_loss) + ("†" if row.ok and row.converged is False else "")
-        label = "refined" if row.arm == REFINED else row.approach
+        label = "refined" if row.arm == Arm.REFINED else row.approach
         lines.append(
             f"{label:<10} {str(row.start):<13} "
             f"{str(row.learned) + basin:<15} {loss:>10} "
@@ -148,8 +149,9 @@ def search_table(s: SearchSummary) -> str:
         alpha = str(row.learned)
         error = f"{row.alpha_error:.3g}" if row.alpha_error is not None else "—"
         mark = " ←best" if row is s.best else ""
+        run = row.name.split(" α")[0]  # "trial 03 · lambda": the alpha has its own column
         lines.append(
-            f"{order!s:>3} {row.name[:34]:<34} {alpha:<15} {loss_text(row.final_val_loss):>10} "
+            f"{order!s:>3} {run[:34]:<34} {alpha:<15} {loss_text(row.final_val_loss):>10} "
             f"{error:>8}  {row.status:<9}{mark}"
         )
     return "\n".join(lines)

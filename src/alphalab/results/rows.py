@@ -5,13 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from alphalab.config.names import Approach, Arm, Kind, Status, arm_of
 from alphalab.config.spec import Alpha
 from alphalab.tracking import names
 from alphalab.tracking.store import Tracker
-
-# The three arms a sweep compares: the fixed-alpha grid, learning from the grid's starts, and
-# learning from the best grid cells (sweep.refine).
-FIXED, LEARNED, REFINED = "fixed", "learned", "refined"
 
 
 @dataclass
@@ -21,7 +18,7 @@ class Row:
     run_id: str
     name: str
     approach: str
-    arm: str
+    arm: Arm
     start: Alpha
     learned: Alpha
     final_val_loss: float
@@ -37,7 +34,7 @@ class Row:
     @property
     def ok(self) -> bool:
         """FINISHED with a finite validation loss: a row the verdict can use."""
-        return self.status == "FINISHED" and math.isfinite(self.final_val_loss)
+        return self.status == Status.FINISHED and math.isfinite(self.final_val_loss)
 
 
 def _float(mapping: dict, key: str, default: float = math.nan) -> float:
@@ -61,14 +58,11 @@ def row_from_run(run) -> Row:
         true_alpha = Alpha(_float(params, names.TRUE_REAL), _float(params, names.TRUE_IMAG))
     error = metrics.get(names.ALPHA_ERROR)
     approach = params.get("approach", tags.get(names.APPROACH, "?"))
-    arm = FIXED if approach == "lambda" else LEARNED
-    if tags.get(names.KIND) == "refine":
-        arm = REFINED
     return Row(
         run_id=run.info.run_id,
         name=tags.get(names.RUN_NAME, run.info.run_name or ""),
         approach=approach,
-        arm=arm,
+        arm=arm_of(approach, tags.get(names.KIND, Kind.RUN)),
         start=start,
         learned=learned,
         final_val_loss=_float(metrics, names.FINAL_VAL_LOSS),
@@ -89,14 +83,15 @@ def latest_rows(runs: list) -> list[Row]:
     for run in sorted(runs, key=lambda r: r.info.start_time or 0):
         key = run.data.tags.get(names.JOB_KEY, run.info.run_id)
         previous = chosen.get(key)
-        if previous is None or run.info.status == "FINISHED" or previous.info.status != "FINISHED":
+        finished = Status.FINISHED
+        if previous is None or run.info.status == finished or previous.info.status != finished:
             chosen[key] = run
     return [row_from_run(run) for run in chosen.values()]
 
 
 def trajectories(tracker: Tracker, rows: list[Row]) -> dict[str, list[tuple[float, float]]]:
     """Each trainable run's path: its start alpha, then its alpha after every epoch."""
-    learned = [row for row in rows if row.approach == "trainable"]
+    learned = [row for row in rows if row.approach == Approach.TRAINABLE]
     ids = [row.run_id for row in learned]
     reals = tracker.histories(ids, names.ALPHA_REAL)
     imags = tracker.histories(ids, names.ALPHA_IMAG)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from alphalab.config.names import Approach, Arm
 from alphalab.config.spec import Alpha
-from alphalab.results.rows import FIXED, LEARNED, REFINED, Row
+from alphalab.results.rows import Row
 from alphalab.results.stats import Group, best, groups_of, mean_ci
 from alphalab.results.trust import Trust, assess
 from alphalab.results.wording import error_text, headline, outcome, qualified, truth_and_failures
@@ -62,7 +63,7 @@ class Summary:
         out["trainable_starts_in_best_basin"] = sum(self.in_basin.values())
         out["failed_runs"] = sum(1 for row in self.rows if not row.ok)
         out["wall_seconds"] = self.wall_seconds
-        for approach in ("lambda", "trainable"):
+        for approach in Approach:
             spent = [r.seconds for r in self.rows if r.approach == approach and r.ok]
             if spent:
                 out[f"{approach}_train_seconds"] = sum(spent)
@@ -76,14 +77,14 @@ def summarize(
     and say who won; learned alphas within ``basin_tolerance * max(1, |alpha|)`` of the best
     share its basin; a best result counts when it is ``margin`` below the baseline."""
     groups = groups_of(rows)
-    best_fixed, best_trainable = best(groups, FIXED), best(groups, LEARNED, REFINED)
+    best_fixed, best_trainable = best(groups, Arm.FIXED), best(groups, Arm.LEARNED, Arm.REFINED)
     true_alpha = next((row.true_alpha for row in rows if row.true_alpha is not None), None)
     in_basin: dict[str, bool] = {}
     if best_trainable is not None:
         center = best_trainable.learned
         radius = basin_tolerance * max(1.0, abs(complex(*center)))
         for row in rows:
-            if row.approach == "trainable" and row.ok:
+            if row.approach == Approach.TRAINABLE and row.ok:
                 in_basin[row.run_id] = row.learned.distance(center) <= radius
     scores = {"best fixed": best_fixed, "best learned": best_trainable}
     trust = assess(rows, {k: g.loss[0] for k, g in scores.items() if g is not None}, margin)
@@ -92,7 +93,7 @@ def summarize(
         groups,
         best_fixed,
         best_trainable,
-        best(groups, REFINED),
+        best(groups, Arm.REFINED),
         true_alpha,
         in_basin,
         basin_tolerance,
@@ -120,19 +121,26 @@ def _face_value(s: Summary) -> str:
 def _arm_lines(s: Summary) -> list[str]:
     """One line per arm: its best result, and where the learned alphas ended."""
     truth, lines = s.true_alpha, []
-    counts = {arm: sum(1 for g in s.groups if g.arm == arm) for arm in (FIXED, LEARNED, REFINED)}
+    counts = {
+        arm: sum(1 for g in s.groups if g.arm == arm)
+        for arm in (Arm.FIXED, Arm.LEARNED, Arm.REFINED)
+    }
     fixed = s.best_fixed
     if fixed is not None:
+        cells = counts[Arm.FIXED]
         chosen = (
-            f"the best of {counts[FIXED]} grid points on these validation rows, which flatters it"
-            if counts[FIXED] > 1
+            f"the best of {cells} grid points on these validation rows, which flatters it"
+            if cells > 1
             else "the only grid point"
         )
         lines.append(
             f"Best fixed alpha ({chosen}): {fixed.start}, "
             f"val_loss {fixed.loss[0]:.4g}{error_text(fixed.start, truth)}."
         )
-    for arm, label in ((LEARNED, "from the grid's starts"), (REFINED, "from the best grid cells")):
+    for arm, label in (
+        (Arm.LEARNED, "from the grid's starts"),
+        (Arm.REFINED, "from the best grid cells"),
+    ):
         group = best(s.groups, arm)
         if group is None:
             continue
@@ -145,7 +153,7 @@ def _arm_lines(s: Summary) -> list[str]:
         others = [
             row
             for row in s.rows
-            if row.approach == "trainable" and row.ok and not s.in_basin[row.run_id]
+            if row.approach == Approach.TRAINABLE and row.ok and not s.in_basin[row.run_id]
         ]
         text = (
             f"{sum(s.in_basin.values())} of {len(s.in_basin)} trainable runs reached the best basin"
@@ -181,7 +189,11 @@ def _verdict(s: Summary, noise: str | None) -> tuple[str, list[str]]:
 def _cost_line(s: Summary) -> str:
     """How many runs of each arm, their training time, and the wall time."""
     parts = []
-    for arm, label in ((FIXED, "fixed"), (LEARNED, "trainable"), (REFINED, "refinement")):
+    for arm, label in (
+        (Arm.FIXED, "fixed"),
+        (Arm.LEARNED, "trainable"),
+        (Arm.REFINED, "refinement"),
+    ):
         rows = [row for row in s.rows if row.arm == arm]
         if rows:
             spent = sum(row.seconds for row in rows if math.isfinite(row.seconds))

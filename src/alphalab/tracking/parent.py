@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alphalab.config.names import Status
 from alphalab.tracking import names
 from alphalab.tracking.store import Tracker
 
@@ -33,13 +34,13 @@ class ParentRun:
         tracker.reopen(run_id)
         finished = set()
         for child in tracker.children(run_id):
-            if child.info.status == "RUNNING":
-                tracker.finish(child.info.run_id, "KILLED", LEFT_RUNNING)
-            elif child.info.status == "FINISHED" and names.JOB_KEY in child.data.tags:
+            if child.info.status == Status.RUNNING:
+                tracker.finish(child.info.run_id, Status.KILLED, LEFT_RUNNING)
+            elif child.info.status == Status.FINISHED and names.JOB_KEY in child.data.tags:
                 finished.add(child.data.tags[names.JOB_KEY])
         return cls(tracker, run_id, name, finished)
 
-    def close(self, status: str = "FINISHED", error: str | None = None) -> None:
+    def close(self, status: str = Status.FINISHED, error: str | None = None) -> None:
         """End the parent run (once; later calls do nothing)."""
         if not self.closed:
             self.closed = True

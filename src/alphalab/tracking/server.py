@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
+from alphalab.config import first_line
 from alphalab.tracking.lock import lock_file
 from alphalab.tracking.store import Tracker, sqlite_path
 
@@ -91,8 +92,7 @@ def prepare_store(uri: str, experiment_name: str) -> bool:
     try:
         Tracker(uri, experiment_name)  # a SQL server's database is migrated here, under the lock
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UIError(f"cannot create the store {uri}: {first}") from exc
+        raise UIError(f"cannot create the store {uri}: {first_line(exc)}") from exc
     return db is not None
 
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import getpass
 import os
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from alphalab.config.names import Status
 from alphalab.config.paths import project_root
 from alphalab.config.spec import TrackingSpec
 from alphalab.tracking import names
@@ -37,19 +36,6 @@ def to_param(value: Any) -> str:
     """A value as MLflow stores params and tags (text, cut to MLflow's limit)."""
     text = str(value)
     return text if len(text) <= PARAM_CHARS else text[: PARAM_CHARS - 3] + "..."
-
-
-@dataclass
-class RunHandle:
-    """An open run. Call ``fail(reason)`` to end it FAILED instead of FINISHED."""
-
-    run_id: str
-    status: str = "FINISHED"
-    error: str | None = None
-
-    def fail(self, reason: str) -> None:
-        """End the run FAILED with ``reason`` as its ``alphalab.error`` tag."""
-        self.status, self.error = "FAILED", reason
 
 
 class Tracker:
@@ -121,7 +107,7 @@ class Tracker:
             tags[names.PARENT] = parent_id
         return self.client.create_run(self.experiment_id, run_name=name, tags=tags).info
 
-    def finish(self, run_id: str, status: str = "FINISHED", error: str | None = None) -> None:
+    def finish(self, run_id: str, status: str = Status.FINISHED, error: str | None = None) -> None:
         """End a run with ``status``; ``error`` becomes its ``alphalab.error`` tag."""
         if error:
             self.client.set_tag(run_id, names.ERROR, to_param(error))
@@ -129,23 +115,7 @@ class Tracker:
 
     def reopen(self, run_id: str) -> None:
         """Mark an ended run RUNNING again (a resumed sweep or search)."""
-        self.client.update_run(run_id, status="RUNNING")
-
-    @contextmanager
-    def run(
-        self, name: str, tags: dict[str, str], parent_id: str | None = None
-    ) -> Iterator[RunHandle]:
-        """Open a run for the ``with`` block; it ends FINISHED, FAILED or KILLED, never RUNNING."""
-        handle = RunHandle(self.create_run(name, tags, parent_id))
-        try:
-            yield handle
-        except KeyboardInterrupt:
-            self.finish(handle.run_id, "KILLED", "interrupted")
-            raise
-        except BaseException as exc:
-            self.finish(handle.run_id, "FAILED", f"{type(exc).__name__}: {exc}")
-            raise
-        self.finish(handle.run_id, handle.status, handle.error)
+        self.client.update_run(run_id, status=Status.RUNNING.value)
 
     # --- logging ----------------------------------------------------------------------------
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:

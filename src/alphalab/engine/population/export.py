@@ -1,10 +1,12 @@
-"""Each member's artifacts, as its single run leaves them: ``config.yaml``, ``weights.json`` and
-``model.keras`` holding the member alone, as the ordinary single-run model.
+"""Each run's artifacts, as its single-run model leaves them: ``config.yaml``, ``weights.json``
+and ``model.keras`` holding the run alone, as the ordinary single-run model, with its weights and
+its optimizer's state (so that it reloads and trains on exactly as a single run's file does).
 
-Saving a Keras model costs tens of milliseconds, too much for thousands of members. So the
-single-run model of each approach is built and saved once, as a template; a member's file is that
-template with its alpha written into the config and its weights into the weights file, whose
-datasets are found once by filling every weight with a distinct value.
+Saving a Keras model costs tens of milliseconds, too much for thousands of runs. So the
+single-run model of each approach is built, compiled and saved once, as a template; a run's file
+is that template with its alpha written into the config and its weights and optimizer variables
+into the weights file, whose datasets are found once by filling every variable with a distinct
+value.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import io
 import json
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +27,59 @@ from alphalab.model.compile import compile_for_training
 from alphalab.tracking import names
 
 _ALPHA_CLASSES = ("Lambda", "ComplexAlpha")
-_MARK = 1000.0  # weight i of a template is filled with _MARK + i to find its dataset
+_MARK = 1000.0  # variable i of a template is filled with _MARK + i to find its dataset
+
+
+def slot_lists(optimizer) -> dict[str, list]:
+    """The optimizer's per-variable slots (Adam's ``_momentums``, ``_velocities``, ...): its
+    list attributes aligned with the variables it trains. Keras keeps no public map of them."""
+    trained = list(getattr(optimizer, "_trainable_variables", None) or [])
+    found = {}
+    for attribute, value in vars(optimizer).items():
+        if attribute in ("_variables", "_trainable_variables") or not isinstance(value, list):
+            continue
+        if trained and len(value) == len(trained) and all(hasattr(v, "assign") for v in value):
+            found[attribute] = value
+    return found
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where an optimizer variable of the single-run model comes from: slot ``attribute`` of
+    the model's trainable variable ``index``, or (``attribute`` None) the optimizer's own
+    variable called ``name`` (its iteration count, a constant learning rate)."""
+
+    name: str
+    attribute: str | None = None
+    index: int = -1
+
+
+class Layout:
+    """A single-run model's variables: its weights' paths in order, which of them it trains,
+    and what each variable of its optimizer is."""
+
+    def __init__(self, model):
+        self.paths = [weight.path for weight in model.weights]
+        trained = {id(v): i for i, v in enumerate(model.trainable_variables)}
+        self.trained_path = {
+            i: w.path for w in model.weights if (i := trained.get(id(w))) is not None
+        }
+        optimizer = model.optimizer
+        owner = {
+            id(slot): (attribute, index)
+            for attribute, slots in slot_lists(optimizer).items()
+            for index, slot in enumerate(slots)
+        }
+        self.slots = [
+            Slot(variable.name, *owner[id(variable)])
+            if id(variable) in owner
+            else Slot(variable.name)
+            for variable in optimizer.variables
+        ]
 
 
 class _Template:
-    """One approach's single-run ``model.keras``, and where each weight sits in it."""
+    """One approach's single-run ``model.keras``, and where each variable sits in it."""
 
     def __init__(self, spec: RunSpec, input_shape: tuple, has_imag: bool, total_steps: int):
         import h5py
@@ -36,38 +87,41 @@ class _Template:
 
         model, _ = build(spec.approach, spec.formula, spec.alpha, spec.model, input_shape, has_imag)
         compile_for_training(model, spec.train, has_imag, total_steps)
-        for i, weight in enumerate(model.weights):
-            weight.assign(ops.full(weight.shape, _MARK + i, dtype=weight.dtype))
+        model.optimizer.build(model.trainable_variables)  # as after a fit: every slot exists
+        self.layout = Layout(model)
+        variables = list(model.weights) + list(model.optimizer.variables)
+        for i, variable in enumerate(variables):
+            variable.assign(ops.full(variable.shape, _MARK + i, dtype=variable.dtype))
         with tempfile.TemporaryDirectory(prefix="alphalab-template-") as tmp:
             model.save(Path(tmp) / names.MODEL)
             with zipfile.ZipFile(Path(tmp) / names.MODEL) as archive:
                 self.files = {name: archive.read(name) for name in archive.namelist()}
         self.config = json.loads(self.files["config.json"])
-        self.paths = paths = [weight.path for weight in model.weights]
-        self.datasets: dict[str, str] = {}
+        self.datasets: list[str | None] = [None] * len(variables)
         with h5py.File(io.BytesIO(self.files["model.weights.h5"]), "r") as h5:
 
             def find(name, item):
                 if isinstance(item, h5py.Dataset) and item.size:
                     first = float(np.asarray(item).ravel()[0])
                     index = round(first - _MARK)
-                    if 0 <= index < len(paths) and first == _MARK + index:
-                        self.datasets[paths[index]] = name
+                    if 0 <= index < len(variables) and first == _MARK + index:
+                        self.datasets[index] = name
 
             h5.visititems(find)
-        if len(self.datasets) != len(paths):
-            raise RuntimeError("could not locate every weight in the saved model")
+        if None in self.datasets:
+            raise RuntimeError("could not locate every variable in the saved model")
 
-    def write(self, path: Path, alpha: tuple[float, float], weights: dict[str, np.ndarray]):
-        """The member's model.keras: the template with its alpha and weights."""
+    def write(self, path: Path, alpha: tuple[float, float], values: list[np.ndarray]):
+        """The run's model.keras: the template with its alpha, weights and optimizer state
+        (``values``: the weights in order, then the optimizer's variables in order)."""
         import h5py
 
         config = json.loads(json.dumps(self.config))
         _set_alpha(config, float(alpha[0]), float(alpha[1]))
         buffer = io.BytesIO(self.files["model.weights.h5"])
         with h5py.File(buffer, "r+") as h5:
-            for weight_path, value in weights.items():
-                h5[self.datasets[weight_path]][...] = value
+            for dataset, value in zip(self.datasets, values, strict=True):
+                h5[dataset][...] = value
         with zipfile.ZipFile(path, "w") as archive:  # as Keras writes it: stored, this order
             for name, content in self.files.items():
                 if name == "config.json":
@@ -94,29 +148,29 @@ def _set_alpha(node, real: float, imag: float) -> None:
             _set_alpha(value, real, imag)
 
 
-class MemberFiles:
-    """Writes every member's three artifacts into a folder of its own."""
+class RunFiles:
+    """Writes each run's three artifacts into a folder of its own, from one template per
+    approach (and training budget) of the runs' shared architecture."""
 
-    def __init__(self, input_shape: tuple, has_imag: bool, total_steps: int):
-        self.input_shape, self.has_imag, self.total_steps = input_shape, has_imag, total_steps
-        self.templates: dict[str, _Template] = {}
+    def __init__(self, input_shape: tuple, has_imag: bool):
+        self.input_shape, self.has_imag = input_shape, has_imag
+        self.templates: dict[tuple, _Template] = {}
 
-    def template(self, spec: RunSpec) -> _Template:
+    def template(self, spec: RunSpec, total_steps: int) -> _Template:
         """The single-run model file of ``spec``'s approach (made once)."""
-        if spec.approach not in self.templates:
-            made = _Template(spec, self.input_shape, self.has_imag, self.total_steps)
-            self.templates[spec.approach] = made
-        return self.templates[spec.approach]
+        key = (spec.approach, spec.train, total_steps)
+        if key not in self.templates:
+            made = _Template(spec, self.input_shape, self.has_imag, total_steps)
+            self.templates[key] = made
+        return self.templates[key]
 
-    def paths(self, members: list[RunSpec]) -> dict[str, list[str]]:
-        """Per approach, the weight paths of its single-run model, in its order."""
-        return {spec.approach: self.template(spec).paths for spec in members}
-
-    def write(self, folder: Path, spec: RunSpec, weights: dict[str, np.ndarray]) -> None:
-        """config.yaml, weights.json and model.keras of one member into ``folder``."""
-        template = self.template(spec)
+    def write(self, folder: Path, spec: RunSpec, total_steps: int, outcome) -> None:
+        """config.yaml, weights.json and model.keras of one run into ``folder``."""
+        template = self.template(spec, total_steps)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / names.CONFIG).write_text(config_yaml(spec))
+        weights = outcome.weights
         listed = {name: np.asarray(value).tolist() for name, value in weights.items()}
         (folder / names.WEIGHTS).write_text(json.dumps(listed, indent=2))
-        template.write(folder / names.MODEL, spec.alpha, weights)
+        values = list(weights.values()) + list(outcome.optimizer)
+        template.write(folder / names.MODEL, spec.alpha, values)

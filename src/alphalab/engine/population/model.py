@@ -15,7 +15,7 @@ import numpy as np
 from keras import ops
 
 from alphalab import formulas
-from alphalab.config import ConfigError
+from alphalab.config.names import Approach
 from alphalab.config.spec import RunSpec
 from alphalab.layers import mark_alpha
 from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, build
@@ -135,13 +135,22 @@ class PopulationModel(keras.Model):
             total = total + ops.mean(per_sample, axis=0)
         return total
 
+    def penalised(self, per_member):
+        """A population of one adds its model's own losses (weight and activity
+        regularisers), as Keras does; larger populations never hold such models."""
+        if self.members != 1 or not self.losses:
+            return per_member
+        return per_member + ops.sum(
+            [ops.sum(ops.cast(loss, per_member.dtype)) for loss in self.losses]
+        )
+
     def train_step(self, data):
         """One step on the sum of the members' losses (each member's gradient is its own)."""
         import tensorflow as tf
 
         x, y = data
         with tf.GradientTape() as tape:
-            per_member = self.member_losses(y, self(x, training=True))
+            per_member = self.penalised(self.member_losses(y, self(x, training=True)))
             total = ops.sum(per_member)
         self.tracker.update_state(per_member, tf.shape(x)[0])
         if self.trainable_weights:
@@ -154,7 +163,7 @@ class PopulationModel(keras.Model):
         import tensorflow as tf
 
         x, y = data
-        per_member = self.member_losses(y, self(x, training=False))
+        per_member = self.penalised(self.member_losses(y, self(x, training=False)))
         self.tracker.update_state(per_member, tf.shape(x)[0])
         return {"member_loss": self.tracker.result()}
 
@@ -171,7 +180,7 @@ def vectorised(members: list[RunSpec], input_shape: tuple, has_imag: bool):
     formula does not broadcast over members (then the members are built as copies)."""
     first = members[0]
     fn = formulas.resolve(first.formula.name)
-    n_learned = sum(1 for m in members if m.approach == "trainable")
+    n_learned = sum(1 for m in members if m.approach == Approach.TRAINABLE)
     inputs = keras.Input(input_shape, name="x")
     alphas = [m.alpha for m in members]
     layer = PopulationAlpha(fn, alphas, n_learned, first.formula.kwargs, name=ALPHA_LAYER)
@@ -188,13 +197,14 @@ def vectorised(members: list[RunSpec], input_shape: tuple, has_imag: bool):
     return inputs, {"real": ops.expand_dims(real, -1), "imag": ops.expand_dims(imag, -1)}
 
 
-def copies(members: list[RunSpec], input_shape: tuple, has_imag: bool):
+def copies(members: list[RunSpec], input_shape: tuple, has_imag: bool, seeds: list[int]):
     """K copies of the run's own model side by side, each built as its single run would build
-    it (same seed, so the same initial weights); returns inputs, outputs and the copies."""
+    it (from ``seeds[k]``, its run's seed unless it is another execution of the same run);
+    returns inputs, outputs and the copies."""
     inputs = keras.Input(input_shape, name="x")
     built, stacked = [], {}
     for k, spec in enumerate(members):
-        keras.utils.set_random_seed(spec.seed)
+        keras.utils.set_random_seed(seeds[k])
         model, _ = build(spec.approach, spec.formula, spec.alpha, spec.model, input_shape, has_imag)
         model.name = f"member_{k}"  # builders often name every copy alike
         out = model(inputs)
@@ -202,23 +212,3 @@ def copies(members: list[RunSpec], input_shape: tuple, has_imag: bool):
             stacked.setdefault(part, []).append(tensor)
         built.append(model)
     return inputs, {part: ops.stack(tensors, axis=1) for part, tensors in stacked.items()}, built
-
-
-def population_model(members: list[RunSpec], input_shape: tuple, has_imag: bool):
-    """The population's model (``PopulationModel``, uncompiled) and, for copies, the copies
-    (None when vectorised). Members must be ordered learned first."""
-    graph = None if members[0].model.builder else vectorised(members, input_shape, has_imag)
-    built = None
-    if graph is None:
-        *graph, built = copies(members, input_shape, has_imag)
-    try:
-        model = PopulationModel(
-            *graph,
-            members=len(members),
-            loss=members[0].train.loss,
-            parts=parts_of(members[0], has_imag),
-            name="population",
-        )
-    except ValueError as exc:
-        raise ConfigError(f"model: cannot train these jobs as one population: {exc}") from None
-    return model, built

@@ -1,47 +1,52 @@
 """Fit a population and keep each member's history as its single run would: ``loss``,
 ``val_loss`` and (learned members) ``alpha_real``/``alpha_imag`` per epoch; a member whose value
-turns non-finite stops there with the single run's error, its weights taken at that epoch."""
+turns non-finite stops there with the single run's error, its weights and optimizer state taken
+at that epoch."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 from keras import ops
 
+from alphalab.config.names import Approach
 from alphalab.config.spec import RunSpec
-from alphalab.engine.fit import PreparedData, fit_on, nonfinite, nothing_to_train_is_fine
+from alphalab.engine.fit import PreparedData, fit_on, nothing_to_train_is_fine
+from alphalab.engine.outcome import FitOutcome, nonfinite
+from alphalab.engine.population.export import Layout, slot_lists
 from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, alpha_of
-from alphalab.model.compile import training_optimizer
 from alphalab.tracking import names
 
 
-@dataclass
-class MemberOutcome:
-    """What one member's fit left: its history, why it stopped early (if it did), its weights
-    under the names its single-run model has."""
-
-    history: dict[str, list[float]] = field(default_factory=dict)
-    error: str | None = None
-    weights: dict[str, np.ndarray] | None = None
-
-
 class Members:
-    """Reads every member's learned alpha and weights out of the population's model."""
+    """Where every member's single-run variables live in the population's model: for each
+    member, each weight of its single-run model as (population variable, row), where row None
+    means the whole variable (a copy's own) and a number that member's row of a shared one."""
 
     def __init__(
         self,
         model: keras.Model,
         members: list[RunSpec],
         built: list | None,
-        paths: dict[str, list[str]],
+        layouts: list[Layout],
     ):
-        """``built``: the copies (None when vectorised); ``paths``: per approach, the weight
-        paths of its single-run model, in order."""
-        self.model, self.members, self.built, self.paths = model, members, built, paths
-        self.learned = [m.approach == "trainable" for m in members]
+        """``built``: the copies (None when vectorised); ``layouts``: each member's single-run
+        model's variables."""
+        self.model, self.members, self.built, self.layouts = model, members, built, layouts
+        self.learned = [m.approach == Approach.TRAINABLE for m in members]
+        if built is not None:
+            self.locations = [[(w, None) for w in copy.weights] for copy in built]
+        else:
+            shared = {
+                ALPHA_LAYER: model.get_layer(ALPHA_LAYER).learned,
+                HEAD_LAYER: next((x.kernel for x in model.layers if x.name == HEAD_LAYER), None),
+            }
+            self.locations = [
+                [(shared[path.split("/")[0]], k) for path in layout.paths]
+                for k, layout in enumerate(layouts)
+            ]
 
     def alphas(self) -> list[tuple[float, float] | None]:
         """Each member's alpha now (None for a fixed one)."""
@@ -53,33 +58,77 @@ class Members:
             for copy, learned in zip(self.built, self.learned, strict=True)
         ]
 
-    def weights(self) -> list[dict[str, np.ndarray]]:
-        """Each member's weights by the paths its single-run model gives them."""
-        if self.built is not None:
-            return [{w.path: ops.convert_to_numpy(w) for w in copy.weights} for copy in self.built]
-        learned = ops.convert_to_numpy(self.model.get_layer(ALPHA_LAYER).learned)
-        heads = [layer for layer in self.model.layers if layer.name == HEAD_LAYER]
-        head = ops.convert_to_numpy(heads[0].kernel) if heads else None
-        out = []
-        for k, spec in enumerate(self.members):
-            values = ([learned[k]] if self.learned[k] else []) + ([head[k]] if heads else [])
-            out.append(dict(zip(self.paths[spec.approach], values, strict=True)))
+    def snapshot(self, which: list[int]) -> dict[int, tuple[dict, list]]:
+        """Members ``which``'s weights (by single-run path) and optimizer variables (in the
+        single-run optimizer's order), as they are now."""
+        values: dict[int, np.ndarray] = {}
+
+        def value(variable, row):
+            if id(variable) not in values:
+                values[id(variable)] = ops.convert_to_numpy(variable)
+            whole = values[id(variable)]
+            return whole if row is None else whole[row]
+
+        optimizer = self.model.optimizer
+        slots = slot_lists(optimizer)
+        own = {variable.name: variable for variable in optimizer.variables}
+        out = {}
+        for k in which:
+            layout, located = self.layouts[k], self.locations[k]
+            weights = {path: value(*located[i]) for i, path in enumerate(layout.paths)}
+            position = {path: i for i, path in enumerate(layout.paths)}
+            state = []
+            for slot in layout.slots:
+                if slot.attribute is None:
+                    state.append(value(own[slot.name], None))
+                    continue
+                variable, row = located[position[layout.trained_path[slot.index]]]
+                index = optimizer._get_variable_index(variable)
+                state.append(value(slots[slot.attribute][index], row))
+            out[k] = (weights, state)
         return out
+
+    def warm_start(self, starts: dict[int, dict[str, list]]) -> None:
+        """Give members their starting weights (``{member: {single-run path: value}}``); a
+        ValueError when the shapes do not match the member's model."""
+        changed: dict[int, tuple] = {}
+        for k, weights in starts.items():
+            position = {path: i for i, path in enumerate(self.layouts[k].paths)}
+            for path, given in weights.items():
+                if path.split("/")[0] == ALPHA_LAYER:
+                    continue  # alpha starts where the run says
+                if path not in position:
+                    raise ValueError(f"the start has a weight {path} the model does not have")
+                variable, row = self.locations[k][position[path]]
+                if id(variable) not in changed:
+                    changed[id(variable)] = (variable, ops.convert_to_numpy(variable).copy())
+                whole = changed[id(variable)][1]
+                target = whole if row is None else whole[row]
+                given = np.asarray(given, dtype=whole.dtype)
+                if target.shape != given.shape:
+                    raise ValueError(f"{path} has shape {target.shape}, the start {given.shape}")
+                if row is None:
+                    whole[...] = given
+                else:
+                    whole[row] = given
+        for variable, whole in changed.values():
+            variable.assign(whole)
 
 
 class MemberRecorder(keras.callbacks.Callback):
-    """Per-member epochs, as ``engine.fit.EpochRecorder`` keeps a single run's."""
+    """Per-member epochs; a member whose value is not finite stops there (its snapshot is taken
+    at that epoch), and the fit stops once every member has."""
 
     def __init__(self, members: Members):
         super().__init__()
         self.members = members
-        self.outcomes = [MemberOutcome() for _ in members.members]
+        self.outcomes = [FitOutcome() for _ in members.members]
 
     def on_epoch_end(self, epoch, logs=None):
         """Record every live member's epoch; stop one whose value is not finite."""
         losses = np.asarray(logs["member_loss"], dtype="float32")
         val_losses = np.asarray(logs["val_member_loss"], dtype="float32")
-        alphas, weights = self.members.alphas(), None
+        alphas, stopped = self.members.alphas(), []
         for k, outcome in enumerate(self.outcomes):
             if outcome.error is not None:  # stopped at an earlier epoch
                 continue
@@ -90,35 +139,22 @@ class MemberRecorder(keras.callbacks.Callback):
                 outcome.history.setdefault(key, []).append(value)
             outcome.error = nonfinite(values, epoch)
             if outcome.error is not None:
-                weights = weights or self.members.weights()
-                outcome.weights = weights[k]
+                stopped.append(k)
+        for k, (weights, state) in self.members.snapshot(stopped).items():
+            self.outcomes[k].weights, self.outcomes[k].optimizer = weights, state
         if all(outcome.error is not None for outcome in self.outcomes):
             self.model.stop_training = True
 
 
-def compile_population(model: keras.Model, spec: RunSpec, total_steps: int) -> None:
-    """Compile as each member's single run is compiled (loss aside: the model computes it)."""
-    train = spec.train
-    chosen = training_optimizer(
-        model,
-        train.optimizer,
-        train.learning_rate,
-        train.schedule,
-        total_steps,
-        train.alpha_learning_rate,
-    )
-    model.compile(
-        optimizer=chosen, steps_per_execution=train.steps_per_execution, jit_compile=False
-    )
-
-
 def fit_population(
     model: keras.Model, members: Members, data: PreparedData, spec: RunSpec
-) -> tuple[list[MemberOutcome], float]:
+) -> list[FitOutcome]:
     """Fit on the members' common data, batches in their single runs' order; returns each
-    member's outcome and the fit's seconds."""
+    member's outcome, its ``seconds`` its share of the fit."""
     recorder = MemberRecorder(members)
     stacked = spec.output == "stacked"
+    if not model.optimizer.built:  # as after a single run's fit: every slot exists
+        model.optimizer.build(model.trainable_variables)
     start = time.perf_counter()
     with nothing_to_train_is_fine():
         fit_on(
@@ -131,10 +167,10 @@ def fit_population(
             stacked,
             callbacks=[recorder],
         )
-    seconds = time.perf_counter() - start
-    weights = None
-    for k, outcome in enumerate(recorder.outcomes):
-        if outcome.weights is None:
-            weights = weights or members.weights()
-            outcome.weights = weights[k]
-    return recorder.outcomes, seconds
+    share = (time.perf_counter() - start) / len(recorder.outcomes)
+    live = [k for k, outcome in enumerate(recorder.outcomes) if outcome.weights is None]
+    for k, (weights, state) in members.snapshot(live).items():
+        recorder.outcomes[k].weights, recorder.outcomes[k].optimizer = weights, state
+    for outcome in recorder.outcomes:
+        outcome.seconds = share
+    return recorder.outcomes

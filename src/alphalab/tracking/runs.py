@@ -1,23 +1,27 @@
-"""Many child runs of one parent in as few writes as the store allows.
+"""The one writer of training runs: one run or thousands, in as few writes as the store allows.
 
-Through MLflow's client a child costs three calls and tens of milliseconds; thousands of
-children cost minutes. On a SQL store (SQLite, PostgreSQL) of the MLflow version alphalab pins,
-``Children`` writes exactly the rows MLflow's own ``create_run``, ``log_batch`` and
-``set_terminated`` write, for all children at once: one transaction to open them RUNNING, one to
-close them. Elsewhere (a tracking server) it uses the client, from several threads.
-``tests/test_children.py`` checks the rows against the client's, table by table.
+Through MLflow's client a run costs three calls and tens of milliseconds; thousands of runs cost
+minutes. On a SQL store (SQLite, PostgreSQL) of the MLflow version alphalab pins, ``RunWriter``
+writes exactly the rows MLflow's own ``create_run``, ``log_batch`` and ``set_terminated`` write,
+for all runs at once: one transaction to open them RUNNING, one to close them. Elsewhere (a
+tracking server) it uses the client, from several threads. Artifacts go straight into a local
+artifact folder, or are uploaded. ``tests/test_children.py`` checks the rows against the
+client's, table by table.
 """
 
 from __future__ import annotations
 
 import math
+import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alphalab.config.names import Status
 from alphalab.tracking import names
 from alphalab.tracking.store import KEY_CHARS, Tracker, to_param
 
@@ -26,17 +30,26 @@ THREADS = 4  # a tracking server answers several clients at once; SQLite would n
 
 
 @dataclass
-class Child:
-    """One child run: what it is created with, then what it ends with."""
+class RunRecord:
+    """Everything one run leaves in MLflow: what it is opened with (name, tags, params), then
+    what it ends with (its name then, metrics with their steps, tags set at the end, status,
+    error, and what writes its artifacts into a folder)."""
 
     name: str
     tags: dict[str, str]
     params: dict[str, Any]
     run_id: str = ""
     artifact_uri: str = ""
-    status: str = "RUNNING"
+    status: str = Status.RUNNING
     error: str | None = None
     metrics: list[tuple[str, float, int]] = field(default_factory=list)
+    final_tags: dict[str, str] = field(default_factory=dict)
+    files: Callable[[Path], None] | None = None
+
+    def end_with(self, other: RunRecord) -> None:
+        """Take the end of ``other`` (the same run, described after its fit)."""
+        self.name, self.metrics, self.final_tags = other.name, other.metrics, other.final_tags
+        self.status, self.error, self.files = other.status, other.error, other.files
 
 
 def _sql_store(tracker: Tracker):
@@ -58,15 +71,15 @@ def _sanitize(value: float) -> tuple[bool, float]:
     return False, float(value)
 
 
-class Children:
-    """The child runs of ``parent_id`` in ``tracker``'s experiment."""
+class RunWriter:
+    """Writes runs into ``tracker``'s experiment, as children of ``parent_id`` if given."""
 
-    def __init__(self, tracker: Tracker, parent_id: str):
+    def __init__(self, tracker: Tracker, parent_id: str | None = None):
         self.tracker, self.parent_id = tracker, parent_id
         self.store = _sql_store(tracker)
 
-    def open(self, children: list[Child]) -> None:
-        """Create every child RUNNING, with its tags and params."""
+    def open(self, children: list[RunRecord]) -> None:
+        """Create every run RUNNING, with its tags and params."""
         if self.store is None:
             with ThreadPoolExecutor(THREADS) as pool:
                 list(pool.map(self._open_one, children))
@@ -82,7 +95,8 @@ class Children:
             child.run_id = uuid.uuid4().hex
             child.artifact_uri = append_to_uri_path(location, child.run_id, "artifacts")
             child_tags = {**default_tags, **child.tags, names.RUN_NAME: child.name}
-            child_tags[names.PARENT] = self.parent_id
+            if self.parent_id:
+                child_tags[names.PARENT] = self.parent_id
             runs.append(
                 {
                     "run_uuid": child.run_id,
@@ -91,7 +105,7 @@ class Children:
                     "source_name": "",
                     "entry_point_name": "",
                     "user_id": child_tags.get("mlflow.user", "unknown"),
-                    "status": "RUNNING",
+                    "status": Status.RUNNING.value,
                     "start_time": now,
                     "end_time": None,
                     "deleted_time": None,
@@ -105,17 +119,20 @@ class Children:
             params += [_row(child.run_id, k[:KEY_CHARS], v) for k, v in child.params.items()]
         self._insert({"runs": runs, "tags": tags, "params": params})
 
-    def _open_one(self, child: Child) -> None:
+    def _open_one(self, child: RunRecord) -> None:
         info = self.tracker.new_run(child.name, child.tags, self.parent_id)
         child.run_id, child.artifact_uri = info.run_id, info.artifact_uri
         self.tracker.log_params(child.run_id, child.params)
 
-    def close(self, children: list[Child]) -> None:
-        """Log every child's metrics and final name, and end it with its status."""
+    def close(self, children: list[RunRecord]) -> None:
+        """Write every run's artifacts, log its metrics, final name and tags, and end it with
+        its status."""
         if self.store is None:
             with ThreadPoolExecutor(THREADS) as pool:
                 list(pool.map(self._close_one, children))
             return
+        for child in children:
+            self._write_files(child)
         now = int(time.time() * 1000)
         metrics, latest, tags, runs, names_ = [], [], [], [], []
         for child in children:
@@ -133,6 +150,7 @@ class Children:
                 if old is None or (row["step"], row["value"]) > (old["step"], old["value"]):
                     newest[key] = row
             latest += list(newest.values())
+            tags += [_row(child.run_id, k, v) for k, v in child.final_tags.items()]
             if child.error:
                 tags.append(_row(child.run_id, names.ERROR, child.error))
             run = {"b_run": child.run_id, "b_status": child.status, "b_end": now}
@@ -141,12 +159,32 @@ class Children:
         self._insert({"metrics": metrics, "latest_metrics": latest, "tags": tags})
         self._update(runs, names_)
 
-    def _close_one(self, child: Child) -> None:
-        self.tracker.log_metrics(child.run_id, child.metrics, tags={names.RUN_NAME: child.name})
+    def _close_one(self, child: RunRecord) -> None:
+        self._write_files(child)
+        tags = {**child.final_tags, names.RUN_NAME: child.name}
+        self.tracker.log_metrics(child.run_id, child.metrics, tags=tags)
         self.tracker.finish(child.run_id, child.status, child.error)
 
-    def artifact_folder(self, child: Child) -> Path | None:
-        """Where the child's artifacts can be written directly (a local artifact store)."""
+    def _write_files(self, child: RunRecord) -> None:
+        """The run's artifacts: straight into its artifact folder on a local store, else
+        written to a temporary folder and uploaded."""
+        if child.files is None:
+            return
+        try:
+            folder = self.artifact_folder(child)
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+                child.files(folder)
+                return
+            with tempfile.TemporaryDirectory(prefix="alphalab-run-") as tmp:
+                child.files(Path(tmp))
+                self.tracker.log_artifacts(child.run_id, Path(tmp))
+        except Exception as exc:  # noqa: BLE001 - the run ends FAILED, saying why
+            child.status = Status.FAILED
+            child.error = f"its artifacts could not be written: {type(exc).__name__}: {exc}"
+
+    def artifact_folder(self, child: RunRecord) -> Path | None:
+        """Where the run's artifacts can be written directly (a local artifact store)."""
         from mlflow.utils.file_utils import local_file_uri_to_path
 
         if child.artifact_uri.startswith("file:"):

@@ -1,0 +1,237 @@
+"""Training runs end to end: jobs -> populations -> one fit each -> one record per run.
+
+``run_jobs`` is the one way alphalab trains and records: a single run, a sweep's jobs, a search's
+trials (``on_trained`` lets the tuner report to its oracle before the runs close), refinements and
+reproductions. Jobs that differ only in approach and alpha train as one population; the others
+each as their own. No run is left RUNNING: a diverged member ends FAILED with ``alphalab.error``,
+a crashed fit FAILED, Ctrl-C KILLED. Inside a sweep, a job that FINISHED before is skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from alphalab.config import one_line
+from alphalab.config.names import Kind, Status
+from alphalab.config.spec import Alpha, RunSpec, TrackingSpec, flatten
+from alphalab.engine.context import SweepContext
+from alphalab.engine.outcome import FitOutcome, mean_outcome
+from alphalab.engine.population.run import Member, population_key
+from alphalab.engine.record import Job, WarmStart, describe, job_key
+from alphalab.tracking import names
+from alphalab.tracking.runs import RunRecord, RunWriter
+from alphalab.tracking.store import Tracker, tracker_for
+
+# What a kind adds to its records once trained: (final metrics, final tags) per job.
+OnTrained = Callable[[list[Job], list[FitOutcome]], list[tuple[dict, dict]]]
+
+
+@dataclass
+class JobResult:
+    """How a job ended, and where it is recorded."""
+
+    job_key: str
+    run_id: str
+    name: str
+    status: str
+    final_val_loss: float
+    learned_alpha: Alpha
+    tracking_uri: str
+    experiment_name: str
+    true_alpha: Alpha | None = None
+    train_seconds: float = math.nan
+    error: str | None = None
+    skipped: bool = False
+
+    @classmethod
+    def of(cls, job: Job, record: RunRecord, outcome: FitOutcome, tracker: Tracker) -> JobResult:
+        """The result of a job trained now."""
+        spec = job.spec
+        return cls(
+            job_key=job.key,
+            run_id=record.run_id,
+            name=record.name,
+            status=record.status,
+            final_val_loss=outcome.last(names.VAL_LOSS),
+            learned_alpha=outcome.learned(spec.alpha),
+            tracking_uri=tracker.uri,
+            experiment_name=spec.tracking.experiment_name,
+            true_alpha=spec.task.true_alpha,
+            train_seconds=outcome.seconds,
+            error=record.error,
+        )
+
+    @property
+    def status_text(self) -> str:
+        """The status as progress lines show it."""
+        return "skipped (finished before)" if self.skipped else self.status
+
+    @property
+    def alpha_error(self) -> float | None:
+        """|learned alpha - true alpha|, where the truth is known."""
+        if self.true_alpha is None:
+            return None
+        return self.learned_alpha.distance(self.true_alpha)
+
+    def describe(self) -> str:
+        """What a single ``python -m experiments.run`` prints when it ends."""
+        loss = f"{self.final_val_loss:.4g}" if math.isfinite(self.final_val_loss) else "—"
+        detail = f"  final val_loss {loss}, alpha {self.learned_alpha}"
+        if self.true_alpha is not None:
+            detail += f", |alpha - true| {self.alpha_error:.3g} (true {self.true_alpha})"
+        lines = [f"alphalab: {self.name}: {self.status}"]
+        lines.append(detail + f", {self.train_seconds:.1f} s of training")
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        lines.append(f"  MLflow run {self.run_id} in experiment '{self.experiment_name}'")
+        lines.append(f"  store {self.tracking_uri}; browse it with: python -m experiments.ui")
+        return "\n".join(lines)
+
+
+def finished_before(tracker: Tracker, parent_id: str, key: str, context: SweepContext | None):
+    """The FINISHED child of an earlier session for this job, if any (resume skips it)."""
+    known = context is not None and context.parent_id == parent_id
+    if known and context.finished_before(key) is False:
+        return None  # the sweep's own list says so: no need to ask the store
+    return tracker.finished_child(parent_id, key)
+
+
+def skipped(job: Job, tracker: Tracker, done) -> JobResult:
+    """The result of a job that FINISHED in an earlier session (resume does not rerun it)."""
+    metrics = done.data.metrics
+    return JobResult(
+        job_key=job.key,
+        run_id=done.info.run_id,
+        name=done.info.run_name,
+        status=Status.FINISHED,
+        final_val_loss=metrics.get(names.FINAL_VAL_LOSS, math.nan),
+        learned_alpha=Alpha(
+            metrics.get(names.LEARNED_REAL, math.nan), metrics.get(names.LEARNED_IMAG, math.nan)
+        ),
+        tracking_uri=tracker.uri,
+        experiment_name=job.spec.tracking.experiment_name,
+        true_alpha=job.spec.task.true_alpha,
+        skipped=True,
+    )
+
+
+def run_jobs(
+    jobs: list[Job],
+    context: SweepContext | None = None,
+    parent_id: str | None = None,
+    on_trained: OnTrained | None = None,
+) -> list[JobResult]:
+    """Train and record ``jobs`` (children of ``parent_id``, by default the parent of the
+    enclosing sweep ``context``), one population per ``population_key``; results in order."""
+    parent_id = parent_id or (context.parent_id if context else None)
+    results: dict[int, JobResult] = {}
+    populations: dict[str, list[int]] = {}
+    for index, job in enumerate(jobs):
+        tracker = tracker_for(job.spec.tracking)
+        done = finished_before(tracker, parent_id, job.key, context) if parent_id else None
+        if done is not None:
+            results[index] = skipped(job, tracker, done)
+        else:
+            populations.setdefault(population_key(job.spec), []).append(index)
+    for indices in populations.values():
+        trained = _run_population([jobs[i] for i in indices], parent_id, on_trained)
+        results.update(zip(indices, trained, strict=True))
+    return [results[i] for i in range(len(jobs))]
+
+
+def run_job(
+    spec: RunSpec,
+    context: SweepContext | None = None,
+    parent_id: str | None = None,
+    kind: Kind = Kind.RUN,
+    warm_start: WarmStart | None = None,
+) -> JobResult:
+    """Train once as ``spec`` says and record it: a population of one."""
+    return run_jobs([Job(spec, kind, warm_start=warm_start)], context, parent_id)[0]
+
+
+def _run_population(
+    jobs: list[Job], parent_id: str | None, on_trained: OnTrained | None
+) -> list[JobResult]:
+    """One population: build it (bad input raises ConfigError before any run is opened), open
+    its runs, fit, describe, close."""
+    import logging
+
+    import keras
+
+    from alphalab.engine.fit import prepare_data
+    from alphalab.engine.population.compiled import SharingRefused
+    from alphalab.engine.population.run import Population
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    first = jobs[0].spec
+    tracker = tracker_for(first.tracking)
+    keras.utils.set_random_seed(first.seed)
+    data = prepare_data(first)
+    members = [
+        Member(job.spec, init_seed=job.spec.seed + execution)
+        for job in jobs
+        for execution in range(job.executions)
+    ]
+    try:
+        population = Population(members, data)
+    except SharingRefused:  # a member's own losses would not stay its own: each alone
+        return [result for job in jobs for result in _run_population([job], parent_id, on_trained)]
+    size, data_params = len(members), data.params()
+    writer = RunWriter(tracker, parent_id)
+    records = [describe(job, data_params, data.baseline, population=size) for job in jobs]
+    writer.open(records)
+    last = [sum(job.executions for job in jobs[: i + 1]) - 1 for i in range(len(jobs))]
+    try:
+        population.start_from(
+            {last[i]: job.warm_start.weights for i, job in enumerate(jobs) if job.warm_start}
+        )
+        trained = population.fit()
+        outcomes = [
+            mean_outcome(trained.outcomes[last[i] - job.executions + 1 : last[i] + 1])
+            for i, job in enumerate(jobs)
+        ]
+        extras = on_trained(jobs, outcomes) if on_trained else [({}, {})] * len(jobs)
+        for i, (job, record, outcome) in enumerate(zip(jobs, records, outcomes, strict=True)):
+            files = partial(trained.write_files, last[i], job.spec)
+            metrics, tags = extras[i]
+            ended = describe(
+                job, data_params, data.baseline, outcome, population=size, files=files,
+                final_metrics=metrics, final_tags=tags,
+            )  # fmt: skip
+            record.end_with(ended)
+    except KeyboardInterrupt:
+        for record in records:
+            record.status, record.error = Status.KILLED, "interrupted"
+        writer.close(records)
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded: every member FAILED, the sweep goes on
+        crash = FitOutcome(crash=one_line(exc))
+        outcomes = [crash] * len(jobs)
+        for job, record in zip(jobs, records, strict=True):
+            record.end_with(describe(job, data_params, data.baseline, crash, population=size))
+    writer.close(records)
+    return [
+        JobResult.of(job, record, outcome, tracker)
+        for job, record, outcome in zip(jobs, records, outcomes, strict=True)
+    ]
+
+
+def record_rejected(
+    tracking: TrackingSpec, config: dict[str, Any], error: str, parent_id: str
+) -> str:
+    """A sweep job whose config was rejected: a FAILED child, so the sweep's table lists it.
+    Returns the job's key."""
+    key = job_key(config)
+    record = RunRecord(
+        "rejected config", {names.KIND: Kind.RUN, names.JOB_KEY: key}, flatten(config)
+    )
+    writer = RunWriter(tracker_for(tracking), parent_id)
+    writer.open([record])
+    record.status, record.error = Status.FAILED, f"config: {error}"
+    writer.close([record])
+    return key
