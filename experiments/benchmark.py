@@ -5,7 +5,10 @@ b. the default sweep through the population launcher (its default) against the b
    each on its own store, and the population's fit against one job's fit;
 c. the basic launcher against the same fits in a bare Keras loop, and on 2 joblib workers;
 d. a 32 x 32 grid with both approaches (2048 jobs) end to end;
-e. MLflow logging per epoch as a share of an epoch.
+e. MLflow logging per epoch as a share of an epoch;
+f. ``+search=bayesian`` (20 trials) with populations of 8 against one trial per fit, over seeds
+   0, 1, 2 (wall time and best validation loss), and a 64-trial random search against a 64-job
+   sweep.
 
 A developer's tool: it runs the commands of the checkout it lives in.
 """
@@ -23,6 +26,7 @@ from alphalab.config.paths import project_root
 from experiments.dev.measure import (
     measure_big_grid,
     measure_logging,
+    measure_searches,
     measure_startup,
     measure_sweeps,
     startup_command,
@@ -35,6 +39,8 @@ TARGETS = {
     "population_speedup": 4.0,
     "population_fit_ratio": 2.0,
     "big_grid_s": 120.0,
+    "search_speedup": 3.0,
+    "wide_search_ratio": 1.5,
 }
 TINY = ["+debug=fast", "alpha.real=0.5", "alpha.imag=1.5,2.5"]
 
@@ -115,6 +121,8 @@ def table(result: dict) -> str:
                 speedup >= TARGETS["parallel_speedup"],
             )
         )
+    if "searches" in result:
+        lines += search_rows(result["searches"])
     g = result["logging"]
     lines.append(
         _row(
@@ -131,6 +139,46 @@ def table(result: dict) -> str:
         )
     )
     return "\n".join(lines)
+
+
+def search_rows(f: dict) -> list[str]:
+    """The searches' rows of the table."""
+    batched, single = f["bayesian"]["8"], f["bayesian"]["1"]
+    n, seeds = f["trials"], ", ".join(map(str, f["seeds"]))
+    speedup = f["search_speedup"]
+    rows = [
+        _row(f"`+search=bayesian` ({n} trials), 8 trials per fit", f"{batched['median_s']:.1f} s"),
+        _row("same search, 1 trial per fit", f"{single['median_s']:.1f} s"),
+        _row(
+            "search speed-up, 8 trials per fit",
+            f"{speedup:.2f}x",
+            "≥ 3x",
+            speedup >= TARGETS["search_speedup"],
+        ),
+    ]
+    worse = batched["mean_best"] - single["mean_best"]
+    spread = max(batched["spread"], single["spread"])
+    rows.append(
+        _row(
+            f"best val_loss over seeds {seeds}: 8 per fit {batched['mean_best']:.4g} "
+            f"(± {batched['spread']:.2g}), 1 per fit {single['mean_best']:.4g} "
+            f"(± {single['spread']:.2g})",
+            f"{worse:+.2g}",
+            "≤ the seed spread",
+            worse <= spread,
+        )
+    )
+    w = f["wide"]
+    rows.append(
+        _row(
+            f"`+search=random search.max_trials={w['trials']}` / a {w['sweep_jobs']}-job sweep "
+            f"({w['random_median_s']:.1f} s / {w['sweep_median_s']:.1f} s)",
+            f"{w['ratio']:.2f}",
+            "≤ 1.5",
+            w["ratio"] <= TARGETS["wide_search_ratio"],
+        )
+    )
+    return rows
 
 
 def machine() -> dict:
@@ -153,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--grid", type=int, default=32, help="the big sweep: GRID x GRID x 2 approaches (0: skip)"
     )
+    parser.add_argument("--no-searches", action="store_true", help="skip the search measurement")
     parser.add_argument("--out", type=Path, default=project_root() / "mlruns" / "benchmark.json")
     args = parser.parse_args(argv)
     extra = TINY if args.tiny else []
@@ -169,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     grid = 2 if args.tiny else args.grid
     if grid:
         result["big_grid"] = measure_big_grid(grid, 1 if args.tiny else min(args.repeats, 2))
+    if not args.no_searches:
+        seeds = [0] if args.tiny else [0, 1, 2]
+        trials, wide = (4, 8) if args.tiny else (20, 64)
+        result["searches"] = measure_searches(
+            seeds, trials, wide, ["+debug=fast"] if args.tiny else []
+        )
     result["logging"] = measure_logging(epochs=3 if args.tiny else 30)
     result["table"] = table(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)

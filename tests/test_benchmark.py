@@ -48,4 +48,9 @@ def test_benchmark_runs_on_a_tiny_setting(tmp_path):
     big = data["big_grid"]
     assert big["jobs"] == 8 and big["finished_children"] == [8]
     assert 0 < data["logging"]["alphalab_share"] < data["logging"]["sync_share"]
+    searches = data["searches"]
+    for population in ("8", "1"):
+        assert len(searches["bayesian"][population]["best_val_loss"]) == 1
+    assert searches["search_speedup"] > 0 and searches["wide"]["sweep_jobs"] == 8
+    assert "search speed-up" in result.stdout
     assert "harness / bare" in result.stdout and "population launcher" in result.stdout

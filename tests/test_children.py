@@ -30,6 +30,8 @@ def make_children() -> list[RunRecord]:
     finished.metrics = [("loss", 1.0, 0), ("loss", 0.5, 1), ("val_loss", 0.7, 0)]
     finished.metrics += [("val_loss", 0.6, 1), ("final_val_loss", 0.6, 0), ("loss", 0.5, 1)]
     finished.status, finished.name = "FINISHED", "trainable α 1+1.5i → 0.5+2i · seed 0"
+    finished.final_tags = {"keras_tuner.status": "COMPLETED"}
+    finished.files = lambda folder: (folder / "config.yaml").write_text("seed: 0\n")
     failed = RunRecord("lambda α -30+2i · seed 0", {"alphalab.kind": "run"}, {"seed": 0})
     failed.metrics = [("loss", math.inf, 0), ("val_loss", math.nan, 0), ("epochs_run", 1, 0)]
     failed.metrics += [("loss", -math.inf, 1)]
@@ -40,10 +42,7 @@ def make_children() -> list[RunRecord]:
 def rows(db: Path) -> dict[str, list[tuple]]:
     """Every child's rows, with what differs by nature (ids, clocks) made equal."""
     with sqlite3.connect(db) as connection:
-        parent = connection.execute(
-            "SELECT run_uuid FROM runs WHERE run_uuid NOT IN "
-            "(SELECT run_uuid FROM tags WHERE key = 'mlflow.parentRunId')"
-        ).fetchone()[0]
+        parent = connection.execute("SELECT run_uuid FROM runs WHERE name = 'parent'").fetchone()[0]
         ids = {parent: "PARENT"}
         for (run_uuid,) in connection.execute("SELECT run_uuid FROM runs ORDER BY name"):
             ids.setdefault(run_uuid, f"RUN{len(ids)}")
@@ -88,6 +87,13 @@ def write(folder: Path, bulk: bool) -> Path:
     for record, open_record in zip(records, opened, strict=True):
         record.run_id, record.artifact_uri = open_record.run_id, open_record.artifact_uri
     children.close(records)
+    alone = RunRecord("a single run", {"alphalab.kind": "run"}, {"seed": 1})  # no parent
+    single = RunWriter(tracker)
+    single.store = children.store
+    single.open([alone])
+    alone.status, alone.metrics = "FINISHED", [("final_val_loss", 0.5, 0)]
+    single.close([alone])
+    assert [a.path for a in tracker.client.list_artifacts(records[0].run_id)] == ["config.yaml"]
     return folder / "mlflow.db"
 
 

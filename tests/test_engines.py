@@ -265,9 +265,9 @@ def test_submitit_slurm_runs_a_sweep_on_a_one_node_slurm(tmp_path):
 def test_a_distributed_search_logs_every_trial_once_under_one_parent(server, tmp_path):
     from alphalab.tracking.server import free_port
 
-    trials = 4
+    trials = 6
     args = ["experiments.run", "+search=random", "+debug=fast", "search.name=distributed"]
-    args += [f"search.max_trials={trials}", f"tracking.uri={server}"]
+    args += [f"search.max_trials={trials}", "search.population=3", f"tracking.uri={server}"]
     args += [f"search.directory={tmp_path / 'kt'}", f"hydra.run.dir={tmp_path / 'h'}"]
     oracle = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
     roles = ("chief", "tuner0", "tuner1")
@@ -295,6 +295,10 @@ def test_a_distributed_search_logs_every_trial_once_under_one_parent(server, tmp
     assert {c.info.status for c in children} == {"FINISHED"}
     for worker in ("tuner0", "tuner1"):
         assert f"worker {worker} done" in outputs[worker]
-        assert "[trial " in outputs[worker]
+    lines = [line for w in ("tuner0", "tuner1") for line in outputs[w].splitlines()]
+    assert sum(line.startswith("[trial ") for line in lines) == trials  # by the workers
+    # each worker asked the chief's oracle for up to 3 trials at once and trained them together
+    sizes = [int(c.data.tags["alphalab.population"]) for c in trial_runs]
+    assert max(sizes) > 1 and set(sizes) <= {2, 3}
     assert "[trial " not in outputs["chief"]  # the chief serves the oracle, runs no trial
     assert os.path.isdir(tmp_path / "kt" / "workers" / "distributed" / "tuner0")

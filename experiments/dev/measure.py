@@ -178,6 +178,78 @@ def measure_big_grid(points: int, repeats: int) -> dict:
     }
 
 
+def _search(folder: Path, extra: list[str]) -> tuple[float, float]:
+    """Wall time of ``+search=... EXTRA`` into a store in ``folder``, and its best trial's
+    validation loss (read from the store with sqlite3: no MLflow import in the benchmark)."""
+    import sqlite3
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.run",
+        *extra,
+        f"tracking.uri=sqlite:///{folder / 'mlflow.db'}",
+        f"hydra.run.dir={folder / 'hydra'}",
+    ]
+    seconds = _timed(cmd)[0]
+    with sqlite3.connect(folder / "mlflow.db") as connection:
+        query = (
+            "SELECT value FROM latest_metrics JOIN tags USING (run_uuid) WHERE "
+            "latest_metrics.key = 'best_trial_val_loss' AND tags.key = 'alphalab.kind' AND "
+            "tags.value = 'search'"
+        )
+        (best,) = connection.execute(query).fetchone()
+    return seconds, best
+
+
+def measure_searches(
+    seeds: list[int], trials: int = 20, wide: int = 64, extra: list[str] | None = None
+) -> dict:
+    """``+search=bayesian`` (``trials`` trials) with populations of 8 against one trial per
+    fit, interleaved over ``seeds`` (wall time, best validation loss); and a random search of
+    ``wide`` trials against a sweep of as many jobs."""
+    out: dict = {"trials": trials, "seeds": seeds, "bayesian": {}}
+    extra = list(extra or [])
+    base = ["+search=bayesian", f"search.max_trials={trials}", *extra]
+    for population in ("8", "1"):
+        out["bayesian"][population] = {"runs_s": [], "best_val_loss": []}
+    for seed in seeds:
+        for population in ("8", "1"):
+            with tempfile.TemporaryDirectory(prefix="alphalab-bench-search-") as tmp:
+                args = [*base, f"search.population={population}", f"seed={seed}"]
+                seconds, best = _search(Path(tmp), args)
+            out["bayesian"][population]["runs_s"].append(seconds)
+            out["bayesian"][population]["best_val_loss"].append(best)
+    for item in out["bayesian"].values():
+        item["median_s"] = statistics.median(item["runs_s"])
+        item["mean_best"] = statistics.fmean(item["best_val_loss"])
+        item["spread"] = statistics.stdev(item["best_val_loss"]) if len(seeds) > 1 else 0.0
+    out["search_speedup"] = out["bayesian"]["1"]["median_s"] / out["bayesian"]["8"]["median_s"]
+    # a sweep of as many jobs: a 4 x (wide / 8) grid with both approaches
+    reals, imags = 4, max(wide // 8, 1)
+    grid = [
+        "alpha.real=" + ",".join(f"{0.2 + 0.4 * i:.1f}" for i in range(reals)),
+        "alpha.imag=" + ",".join(f"{1.0 + 2.0 * i / max(imags - 1, 1):.3f}" for i in range(imags)),
+    ]
+    random_s, sweep_s = [], []
+    for _ in seeds:
+        with tempfile.TemporaryDirectory(prefix="alphalab-bench-wide-") as tmp:
+            random_s.append(
+                _search(Path(tmp) / "s", ["+search=random", f"search.max_trials={wide}"])[0]
+            )
+            sweep_s.append(_sweep(Path(tmp) / "w", [*grid, *extra]))
+    out["wide"] = {
+        "trials": wide,
+        "sweep_jobs": 2 * reals * imags,
+        "random_s": random_s,
+        "sweep_s": sweep_s,
+        "random_median_s": statistics.median(random_s),
+        "sweep_median_s": statistics.median(sweep_s),
+    }
+    out["wide"]["ratio"] = out["wide"]["random_median_s"] / out["wide"]["sweep_median_s"]
+    return out
+
+
 def _specs(jobs: list[list[str]]) -> list:
     """The checked RunSpec of each job (a list of overrides), composed as Hydra would."""
     from hydra import compose, initialize_config_dir
@@ -191,12 +263,13 @@ def _specs(jobs: list[list[str]]) -> list:
 
 
 def _fresh_fit(spec, epochs: int | None = None):
-    """Build, compile and fit a new model for ``spec``, exactly as a job does, minus MLflow,
-    Hydra and alphalab's compiled-model reuse."""
+    """Build, compile and fit a new model for ``spec`` in plain Keras, with the job's data
+    pipeline and seeds, minus MLflow, Hydra and alphalab's population engine; returns the model,
+    its data and the fit's seconds."""
     import keras
 
     from alphalab.engine import fit
-    from alphalab.model.build import build
+    from alphalab.model.build import build, is_stacked
     from alphalab.model.compile import compile_for_training
 
     keras.utils.set_random_seed(spec.seed)
@@ -206,8 +279,12 @@ def _fresh_fit(spec, epochs: int | None = None):
     steps = spec.train.total_steps(len(train.x))
     compile_for_training(model, spec.train, train.has_imag, steps)
     epochs = epochs or spec.train.epochs
-    outcome = fit.fit(model, train, val, epochs, spec.train.batch_size, spec.seed)
-    return model, train, val, outcome
+    start = time.perf_counter()
+    with fit.nothing_to_train_is_fine():
+        fit.fit_on(
+            model.fit, train, val, spec.train.batch_size, epochs, spec.seed, is_stacked(model)
+        )
+    return model, train, val, time.perf_counter() - start
 
 
 def bare_loop(jobs: list[list[str]]) -> None:
@@ -224,14 +301,16 @@ def measure_logging(epochs: int = 30, repeats: int = 30) -> dict:
     """MLflow cost per epoch: logging each epoch synchronously, and as alphalab does it, for
     the default single run (``python -m experiments.run``)."""
     from alphalab.engine import fit
+    from alphalab.model.build import is_stacked
     from alphalab.tracking.store import Tracker
 
     (spec,) = _specs([[]])
     # the first fit traces the model; the second is the steady state that is timed
     model, train, val, _ = _fresh_fit(spec, epochs=2)
-    outcome = fit.fit(model, train, val, epochs, spec.train.batch_size, spec.seed)
-    epoch_s = outcome.seconds / epochs
-    keys = list(outcome.history)
+    start = time.perf_counter()
+    fit.fit_on(model.fit, train, val, spec.train.batch_size, epochs, spec.seed, is_stacked(model))
+    epoch_s = (time.perf_counter() - start) / epochs
+    keys = ["loss", "val_loss", "alpha_real", "alpha_imag"]  # what a trainable run records
     with tempfile.TemporaryDirectory(prefix="alphalab-bench-log-") as tmp:
         tracker = Tracker(f"sqlite:///{Path(tmp) / 'mlflow.db'}", "bench")
         run_id = tracker.create_run("per-epoch", {})
@@ -263,26 +342,20 @@ def fit_times(jobs: list[list[str]]) -> dict:
     import keras
 
     from alphalab.engine.fit import prepare_data
-    from alphalab.engine.population.export import MemberFiles
-    from alphalab.engine.population.model import population_model
-    from alphalab.engine.population.train import Members, compile_population, fit_population
+    from alphalab.engine.population import compiled
+    from alphalab.engine.population.run import Member, Population
 
     specs = _specs(jobs)
-    learned_first = sorted(specs, key=lambda s: s.approach != "trainable")
-    start = time.perf_counter()
-    _fresh_fit(learned_first[0])
-    single = time.perf_counter() - start
-    first = learned_first[0]
-    keras.utils.set_random_seed(first.seed)
-    data = prepare_data(first)
-    shape, has_imag = data.train.input_shape, data.train.has_imag
-    steps = first.train.total_steps(len(data.train.x))
-    paths = MemberFiles(shape, has_imag, steps).paths(learned_first)
-    start = time.perf_counter()
-    model, built = population_model(learned_first, shape, has_imag)
-    compile_population(model, first, steps)
-    fit_population(model, Members(model, learned_first, built, paths), data, first)
-    return {"single_fit_s": single, "population_fit_s": time.perf_counter() - start}
+    first = sorted(specs, key=lambda s: s.approach != "trainable")[0]
+    times = {}
+    for label, members in (("single_fit_s", [first]), ("population_fit_s", specs)):
+        compiled._COMPILED.clear()  # traced fresh, as a new process would
+        keras.utils.set_random_seed(first.seed)
+        data = prepare_data(first)
+        start = time.perf_counter()
+        Population([Member(spec) for spec in members], data).fit()
+        times[label] = time.perf_counter() - start
+    return times
 
 
 if __name__ == "__main__":  # a measurement in a process of its own

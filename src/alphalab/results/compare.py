@@ -28,7 +28,10 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
     children = tracker.children(parent.info.run_id)
     name = parent.info.run_name
     if parent.data.tags.get(names.KIND) == Kind.SEARCH:
-        trials = [row_from_run(r) for r in children if r.data.tags.get(names.KIND) == Kind.TRIAL]
+        found = [r for r in children if r.data.tags.get(names.KIND) == Kind.TRIAL]
+        # in the order the oracle handed them out (a population's trials start in one instant)
+        found.sort(key=lambda r: _trial_number(r.data.tags.get(names.TRIAL_ID, "")))
+        trials = [row_from_run(r) for r in found]
         references = [r for r in children if r.data.tags.get(names.KIND) == Kind.REFERENCE]
         reference = latest_rows(references)[-1] if references else None
         params = parent.data.params  # older searches recorded the algorithm as search.tuner
@@ -68,6 +71,11 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         outcome=summary.outcome,
         reasons=summary.trust.reasons,
     )
+
+
+def _trial_number(trial_id: str) -> float:
+    """keras-tuner's trial ids count up from 0 (padded to the width of max_trials)."""
+    return int(trial_id) if trial_id.isdigit() else math.inf
 
 
 def record_comparison(tracker: Tracker, parent_id: str, wall_seconds: float) -> Comparison:
