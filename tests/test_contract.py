@@ -171,3 +171,24 @@ def test_every_path_records_the_same_run(tmp_path, path, approach):
     assert list(got["weights"]) == list(want["weights"])
     for name, value in want["weights"].items():
         np.testing.assert_allclose(got["weights"][name], value, atol=ALPHA_ATOL)
+
+
+def test_a_trials_executions_train_side_by_side_and_are_averaged(tmp_path):
+    from alphalab.engine.search import run_search
+
+    folder = tmp_path / "path"
+    cfg = compose([*COMMON, f"tracking.uri={store_uri(folder)}", "+search=random"])
+    search = replace(search_spec(cfg), name="twice", max_trials=2, population=2)
+    run_search(run_spec(cfg), replace(search, executions_per_trial=2, reference=False))
+    trials = tracker_for(spec_in(folder, "lambda").tracking).search(
+        "tags.`alphalab.kind` = 'trial'"
+    )
+    assert len(trials) == 2
+    # two trials of two executions each: four members, one record per trial
+    assert {t.data.tags["alphalab.population"] for t in trials} == {"4"}
+    for trial in trials:  # the built-in model starts deterministically: each execution alike
+        alpha = (float(trial.data.params["alpha_real"]), float(trial.data.params["alpha_imag"]))
+        want = single(tmp_path / "alone", "lambda", alpha)
+        got = record(folder, trial.info.run_id)
+        for key, values in want["histories"].items():
+            np.testing.assert_allclose(got["histories"][key], values, rtol=LOSS_RTOL)

@@ -299,6 +299,6 @@ def test_a_distributed_search_logs_every_trial_once_under_one_parent(server, tmp
     assert sum(line.startswith("[trial ") for line in lines) == trials  # by the workers
     # each worker asked the chief's oracle for up to 3 trials at once and trained them together
     sizes = [int(c.data.tags["alphalab.population"]) for c in trial_runs]
-    assert max(sizes) > 1 and set(sizes) <= {2, 3}
+    assert max(sizes) > 1 and set(sizes) <= {1, 2, 3}
     assert "[trial " not in outputs["chief"]  # the chief serves the oracle, runs no trial
     assert os.path.isdir(tmp_path / "kt" / "workers" / "distributed" / "tuner0")

@@ -194,7 +194,7 @@ def _search(folder: Path, extra: list[str]) -> tuple[float, float]:
     seconds = _timed(cmd)[0]
     with sqlite3.connect(folder / "mlflow.db") as connection:
         query = (
-            "SELECT value FROM latest_metrics JOIN tags USING (run_uuid) WHERE "
+            "SELECT latest_metrics.value FROM latest_metrics JOIN tags USING (run_uuid) WHERE "
             "latest_metrics.key = 'best_trial_val_loss' AND tags.key = 'alphalab.kind' AND "
             "tags.value = 'search'"
         )

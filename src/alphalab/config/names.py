@@ -43,6 +43,15 @@ def arm_of(approach: str, kind: str) -> Arm:
     return Arm.REFINED if kind == Kind.REFINE else Arm.LEARNED
 
 
+class Verdict(StrEnum):
+    """What a comparison concluded (tag ``alphalab.verdict``)."""
+
+    LEARNED = "learned"  # the learned alpha reached the lower validation loss
+    FIXED = "fixed"  # the fixed (or searched) alpha did
+    TIE = "tie"  # within 1%
+    INCONCLUSIVE = "inconclusive"  # the evidence cannot say (the verdict says why)
+
+
 class Status(StrEnum):
     """A run's status, as MLflow spells it."""
 

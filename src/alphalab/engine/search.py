@@ -109,6 +109,10 @@ class TrialTrainer:
             jobs.append(self.reference)
             self.reference = None
         results = run_jobs(jobs, parent_id=self.parent, on_trained=self.report)
+        for job, result in zip(jobs, results, strict=True):  # a crashed fit reported nothing:
+            trial = self.trials.pop(job.params.get("trial_id"), None)  # the oracle must hear
+            if trial is not None:
+                self._end(trial, job, FitOutcome(crash=result.error or "the fit crashed"))
         for job, result in zip(jobs, results, strict=True):
             if job.kind == Kind.TRIAL:
                 trial_id = job.params["trial_id"]

@@ -62,7 +62,7 @@ def table(summary: Summary) -> str:
             else (" *" if summary.in_basin.get(row.run_id) else "")
         )
         loss = loss_text(row.final_val_loss) + ("†" if row.ok and row.converged is False else "")
-        label = "refined" if row.arm == Arm.REFINED else row.approach
+        label = Arm.REFINED if row.arm == Arm.REFINED else row.approach
         lines.append(
             f"{label:<10} {str(row.start):<13} "
             f"{str(row.learned) + basin:<15} {loss:>10} "

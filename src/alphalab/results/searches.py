@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from alphalab.config.names import Verdict
 from alphalab.config.spec import Alpha
 from alphalab.results.rows import Row
 from alphalab.results.trust import Trust, assess
@@ -31,7 +32,7 @@ class SearchSummary:
         """``learned``, ``fixed``, ``tie`` or ``inconclusive``."""
         ref = self.reference if self.reference is not None and self.reference.ok else None
         if not self.trust.conclusive or self.best is None or ref is None:
-            return "inconclusive"
+            return Verdict.INCONCLUSIVE
         return outcome(self.best.final_val_loss, ref.final_val_loss)
 
     def metrics(self) -> dict[str, float]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from alphalab.config.names import Approach, Arm
+from alphalab.config.names import Approach, Arm, Verdict
 from alphalab.config.spec import Alpha
 from alphalab.results.rows import Row
 from alphalab.results.stats import Group, best, groups_of, mean_ci
@@ -44,21 +44,21 @@ class Summary:
     def outcome(self) -> str:
         """``learned``, ``fixed``, ``tie`` or ``inconclusive`` (also when an arm is missing)."""
         if not self.trust.conclusive or self.best_fixed is None or self.best_trainable is None:
-            return "inconclusive"
+            return Verdict.INCONCLUSIVE
         return outcome(self.best_fixed.loss[0], self.best_trainable.loss[0])
 
     def metrics(self) -> dict[str, float]:
         """The parent run's metrics (``best_fixed_*``, ``best_trainable_*``, counts, costs)."""
         out: dict[str, float] = {}
         for label, group in (
-            ("fixed", self.best_fixed),
-            ("trainable", self.best_trainable),
-            ("refined", self.best_refined),
+            (Arm.FIXED, self.best_fixed),
+            (Approach.TRAINABLE, self.best_trainable),  # the best of every arm that learns
+            (Arm.REFINED, self.best_refined),
         ):
             if group is None:
                 continue
             out[f"best_{label}_val_loss"] = group.loss[0]
-            alpha = group.start if label == "fixed" else group.learned
+            alpha = group.start if label == Arm.FIXED else group.learned
             out[f"best_{label}_alpha_real"], out[f"best_{label}_alpha_imag"] = alpha
         out["trainable_starts_in_best_basin"] = sum(self.in_basin.values())
         out["failed_runs"] = sum(1 for row in self.rows if not row.ok)

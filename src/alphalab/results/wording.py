@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from alphalab.config.names import Verdict
 from alphalab.config.spec import Alpha
 from alphalab.results.rows import Row
 from alphalab.results.trust import Trust
@@ -20,19 +21,19 @@ def _ratio_text(worse: float, better: float) -> str:
 def outcome(fixed: float, learned: float) -> str:
     """``learned``, ``fixed`` or ``tie`` (within 1%): who reached the lower validation loss."""
     if abs(fixed - learned) <= 0.01 * min(fixed, learned):
-        return "tie"
-    return "learned" if learned < fixed else "fixed"
+        return Verdict.TIE
+    return Verdict.LEARNED if learned < fixed else Verdict.FIXED
 
 
 def headline(fixed: float, learned: float, fixed_label: str, fixed_winner: str) -> str:
     """Which reached the lower validation loss, and by how much; within 1% is a tie."""
     winner = outcome(fixed, learned)
-    if winner == "tie":
+    if winner == Verdict.TIE:
         return (
             f"A tie: the learned alpha and {fixed_label} reach the same validation loss "
             f"({learned:.4g} vs {fixed:.4g}, within 1%)."
         )
-    if winner == "learned":
+    if winner == Verdict.LEARNED:
         return (
             f"Learned alpha wins: validation loss {learned:.4g} vs {fixed:.4g} for "
             f"{fixed_label} ({_ratio_text(fixed, learned)})."
