@@ -190,3 +190,16 @@ def test_a_search_killed_during_a_population_finishes_every_trial_exactly_once(t
     assert {t.info.status for t in runs["trial"]} <= {"FINISHED", "KILLED"}
     assert [r.info.status for r in runs["reference"] if r.info.status == "FINISHED"] == ["FINISHED"]
     assert set(oracle_trials(tmp_path, "killed")) == set(ids)
+
+
+def test_a_search_whose_fits_crash_stops_with_one_line(tmp_path):
+    builder = "model.builder=tests.user_models.breaks_in_training"
+    result = run_experiment(tmp_path, *FAST, "+search=random", "search.max_trials=6", builder)
+    assert result.returncode == 1, result.stderr[-3000:]
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("alphalab:")]
+    assert "breaks in training" in line
+    runs = by_kind(all_runs(store_uri(tmp_path)))
+    # keras-tuner stops after 3 consecutive failed trials: one population of them, not forever
+    assert len(runs["trial"]) <= 6 and {t.info.status for t in runs["trial"]} == {"FAILED"}
+    assert all("breaks in training" in t.data.tags["alphalab.error"] for t in runs["trial"])
+    assert runs["search"][0].info.status == "FAILED"

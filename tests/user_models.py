@@ -44,3 +44,19 @@ def regularised(alpha_layer, input_shape):
     real, imag = alpha_layer(inputs)
     offset = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(0.1))(inputs)
     return keras.Model(inputs, {"real": keras.layers.Add()([real, offset]), "imag": imag})
+
+
+class _BreaksInTraining(keras.layers.Layer):
+    """Passes x through when predicting; raises when trained (a bug that only a fit finds)."""
+
+    def call(self, inputs, training=None):
+        if training:
+            raise ValueError("this layer breaks in training")
+        return inputs
+
+
+def breaks_in_training(alpha_layer, input_shape):
+    """A model that builds and predicts but cannot be fitted."""
+    inputs = keras.Input(input_shape)
+    real, imag = alpha_layer(_BreaksInTraining()(inputs))
+    return keras.Model(inputs, {"real": real, "imag": imag})

@@ -52,9 +52,7 @@ def mean_outcome(outcomes: list[FitOutcome]) -> FitOutcome:
     error = next((o.error for o in outcomes if o.error), None)
     seconds = sum(o.seconds for o in outcomes)
     last = outcomes[-1]
-    return FitOutcome(
-        history, seconds, error=error, weights=last.weights, optimizer=last.optimizer
-    )
+    return FitOutcome(history, seconds, error=error, weights=last.weights, optimizer=last.optimizer)
 
 
 def nonfinite(values: dict[str, float], epoch: int) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from alphalab.config import ConfigError
+from alphalab.config import ConfigError, first_line
 from alphalab.config.names import Approach, Kind, Status
 from alphalab.config.paths import project_root
 from alphalab.config.spec import Alpha, RunSpec, SearchSpec
@@ -125,8 +125,9 @@ class TrialTrainer:
                 f"{result.status_text}" + (f"  ({result.error})" if result.error else ""),
                 flush=True,
             )
-        if self.stop is not None:
-            raise self.stop
+        if self.stop is not None:  # keras-tuner's reason, and the trials' own
+            reasons = [first_line(self.stop).rstrip("."), *self.failed[:1]]
+            raise RuntimeError("; ".join(reasons)) from self.stop
 
     def report(self, jobs: list[Job], outcomes: list[FitOutcome]) -> list[tuple[dict, dict]]:
         """Tell the oracle each trial's epochs and end it; what each trial's record adds."""

@@ -135,4 +135,3 @@ def make_tuner(search: SearchSpec, seed: int, directory: Path):
     if "max_trials" in kwargs:
         tuner.oracle.max_trials = search.max_trials  # a reloaded oracle keeps its old limit
     return tuner
-
