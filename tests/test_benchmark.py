@@ -17,6 +17,7 @@ def test_config_only_commands_import_no_heavy_library(label):
     assert imported_modules(STARTUP_COMMANDS[label]) == []
 
 
+@pytest.mark.slow
 def test_the_probe_does_see_heavy_imports(tmp_path):
     # the same probe on a command that trains must report all three
     args = [

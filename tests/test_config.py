@@ -6,7 +6,7 @@ import pytest
 
 from alphalab.config import ConfigError
 from alphalab.config.parse import run_spec
-from tests.conftest import compose, error_lines, run_experiment, runs_in
+from tests.conftest import CONF_DIR, compose, error_lines, run_experiment, runs_in
 
 
 def test_default_config_is_a_trainable_run_on_the_oscillation_task():
@@ -131,6 +131,17 @@ def test_bad_value_is_rejected_in_process(overrides, key, words, bad_files):
     assert key in message and words in message and "\n" not in message
 
 
+@pytest.mark.parametrize(("overrides", "key", "words"), BAD_NAMES)
+def test_an_unknown_name_is_rejected_in_process(overrides, key, words):
+    from alphalab.entry.preflight import preflight
+
+    with pytest.raises(ConfigError) as caught:
+        preflight(CONF_DIR, "config", overrides)
+    message = str(caught.value)
+    assert key in message and words in message and "\n" not in message
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(("overrides", "key", "words"), BAD_NAMES + BAD_VALUES)
 def test_bad_input_on_the_command_line(tmp_path, overrides, key, words, bad_files):
     result = run_experiment(tmp_path, *_expand(overrides, bad_files))

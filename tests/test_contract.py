@@ -105,29 +105,44 @@ def through(path: str, folder: Path, approach: str) -> dict:
 
         original = run_job(spec)
         return record(folder, reproduce(store_uri(folder), original.run_id).result.run_id)
-    return searched(path, folder, approach)
+    raise ValueError(path)
 
 
-def searched(path: str, folder: Path, approach: str) -> dict:
-    """A search whose reference is the contract's trainable spec; for a trial, the single run
-    to compare with is the one at the trial's alpha (found after the search)."""
+@pytest.fixture(scope="module")
+def searches(tmp_path_factory) -> Path:
+    """One search (2 trials, 2 at a time, and its reference) for the trial and reference cases."""
     from alphalab.engine.search import run_search
 
+    folder = tmp_path_factory.mktemp("search")
     cfg = compose([*COMMON, f"tracking.uri={store_uri(folder)}", "+search=random"])
-    search = replace(search_spec(cfg), name="contract", max_trials=2, population=2)
-    run_search(run_spec(cfg), search)
-    runs = tracker_for(spec_in(folder, approach).tracking).search("attributes.status = 'FINISHED'")
+    run_search(
+        run_spec(cfg), replace(search_spec(cfg), name="contract", max_trials=2, population=2)
+    )
+    return folder
+
+
+def searched(path: str, folder: Path) -> dict:
+    """The search's trial or reference: for a trial, the single run to compare with is the one
+    at the trial's alpha."""
+    runs = tracker_for(spec_in(folder, "lambda").tracking).search("attributes.status = 'FINISHED'")
     kind = {"search trial": "trial", "search reference": "reference"}[path]
     found = next(r for r in runs if r.data.tags.get("alphalab.kind") == kind)
     return record(folder, found.info.run_id)
 
 
+_ALONE: dict = {}
+
+
 def single(folder: Path, approach: str, alpha: tuple[float, float] | None = None) -> dict:
+    """The same spec as a single run on its own (once per approach and alpha)."""
+    if (approach, alpha) in _ALONE:
+        return _ALONE[approach, alpha]
     spec = spec_in(folder, approach)
     if alpha is not None:
         spec = spec.with_alpha(approach, alpha)
     spec = replace(spec, tracking=TrackingSpec(store_uri(folder), "alone", None))
-    return record(folder, run_job(spec).run_id)
+    _ALONE[approach, alpha] = record(folder, run_job(spec).run_id)
+    return _ALONE[approach, alpha]
 
 
 CASES = [
@@ -144,8 +159,11 @@ CASES = [
 
 
 @pytest.mark.parametrize(("path", "approach"), CASES)
-def test_every_path_records_the_same_run(tmp_path, path, approach):
-    got = through(path, tmp_path / "path", approach)
+def test_every_path_records_the_same_run(tmp_path, searches, path, approach):
+    if path.startswith("search"):
+        got = searched(path, searches)
+    else:
+        got = through(path, tmp_path / "path", approach)
     alpha = None
     if path == "search trial":  # the oracle chose the alpha: the single run takes the same
         alpha = (float(got["params"]["alpha_real"]), float(got["params"]["alpha_imag"]))

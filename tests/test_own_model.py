@@ -219,6 +219,18 @@ BAD = [
 
 
 @pytest.mark.parametrize(("overrides", "key", "words"), BAD)
+def test_a_bad_builder_loader_or_loss_is_rejected_in_process(overrides, key, words):
+    from alphalab.config import ConfigError
+    from alphalab.entry.preflight import check
+
+    with pytest.raises(ConfigError) as caught:
+        check(compose(overrides))
+    message = str(caught.value)
+    assert key in message and words in message and "\n" not in message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("overrides", "key", "words"), BAD)
 def test_a_bad_builder_loader_or_loss_is_one_line_before_any_run(tmp_path, overrides, key, words):
     result = run_experiment(
         tmp_path, "+sweep=alpha", "alpha.real=0.4,0.6", "alpha.imag=2.0", *overrides

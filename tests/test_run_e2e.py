@@ -17,6 +17,8 @@ from tests.conftest import (
     store_uri,
 )
 
+pytestmark = pytest.mark.slow  # every test here runs the command as a subprocess
+
 FAST = ["+debug=fast"]
 EPOCHS = 3  # conf/debug/fast.yaml
 

@@ -47,6 +47,7 @@ def test_no_server_at_an_http_uri_is_one_line_at_once(tmp_path):
     assert seconds < LIMIT
 
 
+@pytest.mark.slow
 def test_a_server_that_never_answers_is_one_line_within_seconds(tmp_path):
     with socket.socket() as sock:  # accepts connections (backlog) but never answers
         sock.bind(("127.0.0.1", 0))
@@ -153,6 +154,7 @@ def test_values_handed_to_jobs_read_back_unchanged_through_hydra(value):
     assert OmegaConf.create({"k": override.value()}).k == value
 
 
+@pytest.mark.slow
 def test_a_sweep_whose_parent_cannot_be_opened_stops_with_one_line(tmp_path):
     from tests.conftest import client
 
