@@ -58,8 +58,9 @@ usage: python -m experiments.run [+sweep=NAME | +search=NAME] [+debug=fast] [KEY
 
   python -m experiments.run                         one training run, logged to MLflow
   python -m experiments.run +sweep=alpha            the main job: fixed-alpha grid vs learned alpha
-  python -m experiments.run +search=bayesian        keras-tuner search over alpha (also random,
-                                                    hyperband, grid)
+  python -m experiments.run +search=NAME            keras-tuner search over alpha, trials trained
+                                                    search.population at a time; NAME is one of
+                                                    conf/search: {searches}
   ... hydra/launcher=joblib                         the same jobs in parallel processes
 
 config groups (GROUP=OPTION; +GROUP=OPTION for the optional ones):
@@ -73,6 +74,7 @@ keys users set most (defaults in conf/; see them all with --cfg job):
   formula.name=my_package.my_module.my_formula (formula=custom)
   experiment_name=alphalab    tracking.uri=...  (default sqlite:///<project>/mlruns/mlflow.db)
   sweep.name=NAME (resume a sweep)   search.name=NAME (continue a search)
+  search.max_trials=20   search.population=8 (trials per fit; 1: one at a time)
 
 review results: python -m experiments.ui   |   python -m experiments.compare [NAME]
 Hydra's own options: --hydra-help
@@ -85,7 +87,8 @@ def help_text(conf_dir: Path) -> str:
     for group in sorted(p for p in conf_dir.iterdir() if p.is_dir()):
         options = sorted(f.stem for f in group.glob("*.yaml"))
         lines.append(f"  {group.name:<10} {', '.join(options)}")
-    return HELP.format(groups="\n".join(lines))
+    searches = ", ".join(sorted(f.stem for f in (conf_dir / "search").glob("*.yaml")))
+    return HELP.format(groups="\n".join(lines), searches=searches)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
