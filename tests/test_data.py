@@ -44,12 +44,58 @@ def test_synthetic_noise_is_what_the_task_says():
 
 def test_split_is_seeded_disjoint_and_complete():
     data = generate(OSC_TASK, 0)
-    train, val = data.split(0.2, seed=4)
-    again, _ = data.split(0.2, seed=4)
-    assert len(val.x) == 60 and len(train.x) == 240
+    train, val, test = data.split(0.2, seed=4)
+    again, _, _ = data.split(0.2, seed=4)
+    assert test is None and len(val.x) == 60 and len(train.x) == 240
     np.testing.assert_array_equal(train.x, again.x)
     together = np.sort(np.concatenate([train.x[:, 0], val.x[:, 0]]))
     np.testing.assert_array_equal(together, np.sort(data.x[:, 0]))
+
+
+def _rows(part) -> set[float]:
+    return set(part.x[:, 0].tolist())
+
+
+def test_test_rows_are_held_out_before_the_rest_is_split():
+    data = generate(OSC_TASK, 0)
+    train, val, test = data.split(0.2, seed=4, test_split=0.2)
+    assert (len(test.x), len(val.x), len(train.x)) == (60, 48, 192)  # 20%, then 20% of the rest
+    assert not (_rows(test) & (_rows(train) | _rows(val))) and not _rows(train) & _rows(val)
+    # test_split=0 is the two-way split of before, row for row
+    two_way, _, _ = data.split(0.2, seed=4, test_split=0.0)
+    np.testing.assert_array_equal(two_way.x, data.split(0.2, seed=4)[0].x)
+
+
+def test_split_last_tests_on_the_final_rows_and_validates_on_those_before():
+    data = generate(OSC_TASK, 0)
+    train, val, test = data.split(0.2, seed=4, how="last", test_split=0.2)
+    np.testing.assert_array_equal(test.x, data.x[240:])
+    np.testing.assert_array_equal(val.x, data.x[192:240])
+    np.testing.assert_array_equal(train.x, data.x[:192])
+
+
+def test_k_folds_cover_the_rest_once_each_and_never_see_the_test_rows():
+    data = generate(OSC_TASK, 0)
+    parts = [data.split(0.2, 4, "random", 0.2, folds=5, fold=k) for k in range(5)]
+    test = _rows(parts[0][2])
+    validations = [_rows(val) for _, val, _ in parts]
+    assert all(_rows(t) == test for _, _, t in parts)  # one test set for every fold
+    assert sum(map(len, validations)) == 240 and set().union(*validations) == _rows(data) - test
+    for train, val, _ in parts:
+        assert not _rows(train) & _rows(val) and not (_rows(train) | _rows(val)) & test
+
+
+def test_forward_chaining_folds_never_validate_on_rows_before_their_training_rows():
+    data = generate(OSC_TASK, 0)
+    for k in range(4):
+        train, val, test = data.split(0.2, 4, "last", 0.2, folds=4, fold=k)
+        index = {v: i for i, v in enumerate(data.x[:, 0].tolist())}
+        trained = [index[v] for v in train.x[:, 0].tolist()]
+        validated = [index[v] for v in val.x[:, 0].tolist()]
+        assert max(trained) < min(validated) and max(validated) < 240 <= min(
+            index[v] for v in test.x[:, 0].tolist()
+        )
+        assert len(trained) == 48 * (k + 1) and len(validated) == 48
 
 
 def test_csv_with_several_x_columns(tmp_path):

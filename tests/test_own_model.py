@@ -27,7 +27,7 @@ def spec_of(*overrides: str):
 def test_loader_data_reaches_the_run(store):
     spec = spec_of(*LOADER, "+task.kwargs.n=300", f"tracking.uri={store}", "+debug=fast")
     data = prepare_data(spec)
-    assert len(data.train.x) + len(data.validation.x) == 300
+    assert len(data.train.x) + len(data.validation.x) + len(data.test.x) == 300
     result = run_job(spec)
     assert result.status == "FINISHED"
     params = client(store).get_run(result.run_id).data.params
@@ -49,10 +49,11 @@ def test_standardize_uses_the_training_rows_only():
 def test_split_last_holds_out_the_final_rows():
     spec = spec_of(*LOADER, "task.split=last", "train.validation_split=0.25")
     data = prepare_data(spec)
-    n_val = len(data.validation.x)
-    assert n_val == 100
-    np.testing.assert_array_equal(data.validation.x, data.raw.x[-n_val:])
-    np.testing.assert_array_equal(data.train.x, data.raw.x[:-n_val])
+    n_test, n_val = len(data.test.x), len(data.validation.x)
+    assert (n_test, n_val) == (80, 80)  # 20% of 400, then 25% of the other 320
+    np.testing.assert_array_equal(data.test.x, data.raw.x[-n_test:])
+    np.testing.assert_array_equal(data.validation.x, data.raw.x[-n_test - n_val : -n_test])
+    np.testing.assert_array_equal(data.train.x, data.raw.x[: -n_test - n_val])
 
 
 def test_alpha_learning_rate_moves_alpha_and_the_rest_at_their_own_rates():

@@ -122,10 +122,10 @@ def test_a_difference_within_the_seed_noise_is_inconclusive_and_a_large_one_is_n
 
     noisy = sweep([0.5, 0.2, 0.8], [0.45, 0.3, 0.6])  # paired differences 0.05, -0.1, 0.2
     assert noisy.outcome == "inconclusive"
-    assert "within the seed-to-seed noise" in noisy.headline
-    assert "NOT larger than the seed-to-seed noise" in noisy.verdict[-1]
+    assert "within the noise" in noisy.headline
+    assert "NOT larger than the noise" in noisy.verdict[-1] and "paired t-test" in noisy.verdict[-1]
     clear = sweep([0.5, 0.45, 0.55], [0.05, 0.04, 0.06])  # differences 0.45, 0.41, 0.49
-    assert clear.outcome == "learned" and "larger than the seed-to-seed noise" in clear.verdict[-1]
+    assert clear.outcome == "learned" and ": larger than the noise" in clear.verdict[-1]
 
 
 def test_a_failed_run_is_counted_and_named_but_not_compared():
@@ -166,3 +166,48 @@ def test_a_search_finds_its_best_trial_and_counts_the_trials_to_come_within_1pct
     m = summary.metrics()
     assert m["best_trial_val_loss"] == m["best_fixed_val_loss"] == 0.1
     assert m["best_trainable_val_loss"] == 0.05 and m["trials"] == 3
+
+
+def test_the_paired_interval_is_the_hand_computed_one():
+    from alphalab.results.arms import arm_results, paired
+
+    fixed = [0.30, 0.25, 0.41, 0.33]
+    learned = [0.21, 0.24, 0.30, 0.20]
+    rows = [row("lambda", (0.6, 2.2), v, seed=s) for s, v in enumerate(fixed)]
+    rows += [row("trainable", (0.6, 2.2), v, seed=s) for s, v in enumerate(learned)]
+    for r in rows:  # scored on test rows: the test loss is what is paired
+        r.test_loss, r.test_baseline = r.final_val_loss + 0.01, 1.0
+    arms = arm_results(rows)
+    result = paired(arms[Arm.FIXED], arms[Arm.LEARNED])
+    d = [f - g for f, g in zip(fixed, learned, strict=True)]
+    mean = sum(d) / 4
+    sd = (sum((x - mean) ** 2 for x in d) / 3) ** 0.5
+    assert result.units == 4 and result.mean == pytest.approx(mean)
+    assert result.half == pytest.approx(scipy_stats.t.ppf(0.975, 3) * sd / 2)
+    assert not result.within_noise
+
+
+def test_each_seed_and_fold_selects_on_its_own_validation_rows_and_is_scored_on_test():
+    rows = []
+    for fold, (best_start, worse_start) in enumerate(
+        [((0.6, 2.2), (1.0, 2.2)), ((1.0, 2.2), (0.6, 2.2))]
+    ):
+        for start, val, test in ((best_start, 0.1, 0.3), (worse_start, 0.2, 0.15)):
+            r = row("lambda", start, val, seed=0)
+            r.fold, r.test_loss, r.test_baseline = fold, test, 1.0
+            rows.append(r)
+        r = row("trainable", (0.2, 1.0), 0.05, learned=(0.5, 2.0))
+        r.fold, r.test_loss, r.test_baseline = fold, 0.1, 1.0
+        rows.append(r)
+    summary = summarize(rows, basin_tolerance=0.05, margin=0.1)
+    fixed = summary.arms[Arm.FIXED]
+    # each fold picked the cell its validation rows preferred, whatever the test rows say
+    assert {u: r.start for u, r in fixed.picks.items()} == {
+        (0, 0): Alpha(0.6, 2.2),
+        (0, 1): Alpha(1.0, 2.2),
+    }
+    assert fixed.score[0] == pytest.approx(0.3) and fixed.optimism == pytest.approx(-0.2)
+    assert summary.on_test and summary.outcome == "learned"  # 0.2 better in both folds
+    m = summary.metrics()
+    assert m["best_fixed_test_loss"] == pytest.approx(0.3)
+    assert m["best_trainable_test_loss"] == pytest.approx(0.1)

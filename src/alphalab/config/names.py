@@ -14,6 +14,7 @@ class Approach(StrEnum):
 
     LAMBDA = "lambda"  # a keras.layers.Lambda with alpha as constants
     TRAINABLE = "trainable"  # ComplexAlpha, alpha learned by backpropagation
+    TUNED = "tuned"  # ComplexAlpha, alpha a hyperparameter tuned by gradient on validation rows
 
 
 class Kind(StrEnum):
@@ -34,12 +35,15 @@ class Arm(StrEnum):
     FIXED = "fixed"  # alpha fixed, at each grid point (or each search trial)
     LEARNED = "learned"  # alpha learned from the grid's starts
     REFINED = "refined"  # alpha learned from the best grid cells, warm-started
+    TUNED = "tuned"  # alpha tuned on validation batches while the rest trains on training ones
 
 
 def arm_of(approach: str, kind: str) -> Arm:
     """The arm a run belongs to: the one mapping from approach and kind."""
     if approach == Approach.LAMBDA:
         return Arm.FIXED
+    if approach == Approach.TUNED:
+        return Arm.TUNED
     return Arm.REFINED if kind == Kind.REFINE else Arm.LEARNED
 
 
@@ -48,6 +52,7 @@ class Verdict(StrEnum):
 
     LEARNED = "learned"  # the learned alpha reached the lower validation loss
     FIXED = "fixed"  # the fixed (or searched) alpha did
+    TUNED = "tuned"  # alpha tuned on validation rows did
     TIE = "tie"  # within 1%
     INCONCLUSIVE = "inconclusive"  # the evidence cannot say (the verdict says why)
 

@@ -86,9 +86,19 @@ def task_spec(r: Reader) -> TaskSpec:
     name = str(r.get("task.name"))
     kind = r.choice("task.kind", names.TASK_KINDS)
     true_alpha = r.alpha("task.true_alpha")
+    test_split = r.number("task.test_split")
+    if not 0 <= test_split < 1:
+        raise ConfigError(f"task.test_split: must lie in [0, 1), got {test_split}")
+    folds = r.integer("task.folds", minimum=1)
+    fold = None if r.get("task.fold") is None else r.integer("task.fold", minimum=0)
+    if fold is not None and fold >= folds:
+        raise ConfigError(f"task.fold: must be below task.folds ({folds}), got {fold}")
     prepared = {
         "standardize": r.choice("task.standardize", names.STANDARDIZE),
         "split": r.choice("task.split", names.SPLITS),
+        "test_split": test_split,
+        "folds": folds,
+        "fold": fold,
     }
     if kind == "file":
         return TaskSpec(name, kind, true_alpha, path=data_path(r, "task.path"), **prepared)

@@ -55,6 +55,11 @@ def search_spec(cfg: DictConfig) -> SearchSpec:
             f"search.tuner: '{algorithm}' needs {', '.join(missing)}, which is not installed "
             "(uv sync installs it from the lock file)"
         )
+    if r.integer("task.folds", minimum=1) > 1:
+        raise ConfigError(
+            "task.folds: a search selects its trials on one validation split; cross-validate "
+            "a sweep instead (task.folds=1 here)"
+        )
     return SearchSpec(
         algorithm=algorithm,
         tuner=target,

@@ -62,6 +62,9 @@ class TaskSpec:
     loader_kwargs: dict[str, Any] = field(default_factory=dict)
     standardize: str = "none"  # see names.STANDARDIZE
     split: str = "random"  # see names.SPLITS
+    test_split: float = 0.0  # held-out test rows no selection sees (0: none)
+    folds: int = 1  # K > 1: K-fold cross-validation of the rest
+    fold: int | None = None  # which fold a run trains on (None: every fold, one run each)
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,19 @@ class RunSpec:
         config.setdefault("approach", {})["name"] = approach
         config["alpha"] = {"real": _as_written(alpha[0]), "imag": _as_written(alpha[1])}
         return replace(self, approach=approach, alpha=Alpha(*map(float, alpha)), config=config)
+
+    def with_fold(self, fold: int) -> RunSpec:
+        """The same run on fold ``fold`` of its task's K folds."""
+        config = copy.deepcopy(self.config)
+        config.setdefault("task", {})["fold"] = fold
+        return replace(self, task=replace(self.task, fold=fold), config=config)
+
+    @property
+    def folds(self) -> list[RunSpec]:
+        """The run once per fold (itself without cross-validation, or when its fold is set)."""
+        if self.task.folds == 1 or self.task.fold is not None:
+            return [self]
+        return [self.with_fold(k) for k in range(self.task.folds)]
 
     def with_seed(self, seed: int) -> RunSpec:
         """The same run with another seed."""

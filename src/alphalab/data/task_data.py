@@ -39,15 +39,46 @@ class TaskData:
         y_imag = None if self.y_imag is None else self.y_imag[index]
         return replace(self, x=self.x[index], y_real=self.y_real[index], y_imag=y_imag)
 
-    def split(self, validation_split: float, seed: int, how: str = "random"):
-        """Hold out ``validation_split`` of the rows: after a shuffle from ``seed`` (random), or
-        the final rows in order (last, for time series). Returns ``(train, validation)``."""
+    def split(
+        self,
+        validation_split: float,
+        seed: int,
+        how: str = "random",
+        test_split: float = 0.0,
+        folds: int = 1,
+        fold: int = 0,
+    ) -> tuple[TaskData, TaskData, TaskData | None]:
+        """``(train, validation, test)``: hold out ``test_split`` of the rows as test rows (None
+        when 0), then split the rest: ``validation_split`` of it for validation, or (``folds``
+        K > 1) fold ``fold`` of K. ``random`` draws every part from one shuffle from ``seed``
+        (K-fold: contiguous slices of it); ``last`` keeps the order (time series): the test rows
+        are the final rows, validation the rows before them, and K folds chain forward (fold k
+        trains on the first k+1 of K+1 blocks and validates on the next), so validation rows
+        never come before training rows."""
         n = len(self.x)
-        n_val = min(n - 1, max(1, round(n * validation_split)))
+        n_test = 0 if test_split <= 0 else min(n - 2, max(1, round(n * test_split)))
+        order = np.arange(n) if how == "last" else np.random.default_rng(seed).permutation(n)
         if how == "last":
-            return self.take(np.arange(n - n_val)), self.take(np.arange(n - n_val, n))
-        order = np.random.default_rng(seed).permutation(n)
-        return self.take(np.sort(order[n_val:])), self.take(np.sort(order[:n_val]))
+            rest, test = order[: n - n_test], order[n - n_test :]
+        else:
+            test, rest = order[:n_test], order[n_test:]
+        m = len(rest)
+        if folds > 1:
+            if how == "last":
+                blocks = np.array_split(rest, folds + 1)
+                train, validation = np.concatenate(blocks[: fold + 1]), blocks[fold + 1]
+            else:
+                blocks = np.array_split(rest, folds)
+                validation = blocks[fold]
+                train = np.concatenate([b for k, b in enumerate(blocks) if k != fold])
+        else:
+            n_val = min(m - 1, max(1, round(m * validation_split)))
+            if how == "last":
+                train, validation = rest[: m - n_val], rest[m - n_val :]
+            else:
+                validation, train = rest[:n_val], rest[n_val:]
+        held = self.take(np.sort(test)) if n_test else None
+        return self.take(np.sort(train)), self.take(np.sort(validation)), held
 
     def digest(self) -> str:
         """A short hash of the arrays: which data a run trained on."""
@@ -109,11 +140,22 @@ def fit_scaling(train: TaskData, what: str) -> Scaling | None:
     return Scaling(x, y)
 
 
-def prepare(data: TaskData, validation_split: float, seed: int, split: str, standardize: str):
-    """Split, then standardise both parts with statistics of the training rows.
-    Returns ``(train, validation, scaling)``; ``scaling`` is None without standardisation."""
-    train, validation = data.split(validation_split, seed, split)
+def prepare(
+    data: TaskData,
+    validation_split: float,
+    seed: int,
+    split: str,
+    standardize: str,
+    test_split: float = 0.0,
+    folds: int = 1,
+    fold: int = 0,
+):
+    """Split (see ``TaskData.split``), then standardise every part with statistics of the
+    training rows. Returns ``(train, validation, test, scaling)``; ``test`` is None without test
+    rows, ``scaling`` None without standardisation."""
+    train, validation, test = data.split(validation_split, seed, split, test_split, folds, fold)
     scaling = fit_scaling(train, standardize)
     if scaling is None:
-        return train, validation, None
-    return scaling.apply(train), scaling.apply(validation), scaling
+        return train, validation, test, None
+    held = None if test is None else scaling.apply(test)
+    return scaling.apply(train), scaling.apply(validation), held, scaling

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -22,8 +23,10 @@ class PreparedData:
     raw: TaskData
     train: TaskData
     validation: TaskData
+    test: TaskData | None  # rows no selection sees (None: no test split)
     scaling: Scaling | None
     baseline: float  # the validation loss of predicting the training mean
+    test_baseline: float  # the same on the test rows (nan without them)
 
     def params(self) -> dict[str, str]:
         """What the run records about its data (the standardisation, the data's digest)."""
@@ -35,11 +38,22 @@ def prepare_data(spec: RunSpec) -> PreparedData:
     baseline with the run's own loss."""
     raw = load_task(spec.task, spec.seed)
     task, train = spec.task, spec.train
-    train_part, validation, scaling = prepare(
-        raw, train.validation_split, spec.seed, task.split, task.standardize
+    train_part, validation, test, scaling = prepare(
+        raw,
+        train.validation_split,
+        spec.seed,
+        task.split,
+        task.standardize,
+        task.test_split,
+        task.folds,
+        task.fold or 0,
     )
-    baseline = baseline_loss(train_part, validation, train.loss, spec.output == "stacked")
-    return PreparedData(raw, train_part, validation, scaling, baseline)
+    stacked = spec.output == "stacked"
+    baseline = baseline_loss(train_part, validation, train.loss, stacked)
+    test_baseline = (
+        math.nan if test is None else baseline_loss(train_part, test, train.loss, stacked)
+    )
+    return PreparedData(raw, train_part, validation, test, scaling, baseline, test_baseline)
 
 
 def baseline_loss(train: TaskData, validation: TaskData, loss: str, stacked: bool) -> float:

@@ -25,6 +25,7 @@ class FitOutcome:
     crash: str | None = None  # why the fit itself failed (an exception), None when it did not
     weights: dict[str, np.ndarray] | None = None  # by the single-run model's weight paths
     optimizer: list[np.ndarray] | None = None  # the single-run optimizer's variables, in order
+    test_loss: float = math.nan  # on the test rows, with the weights the fit ended with
 
     def last(self, key: str) -> float:
         """The last epoch's value of ``key`` (nan if never recorded)."""
@@ -52,7 +53,15 @@ def mean_outcome(outcomes: list[FitOutcome]) -> FitOutcome:
     error = next((o.error for o in outcomes if o.error), None)
     seconds = sum(o.seconds for o in outcomes)
     last = outcomes[-1]
-    return FitOutcome(history, seconds, error=error, weights=last.weights, optimizer=last.optimizer)
+    test_loss = sum(o.test_loss for o in outcomes) / len(outcomes)
+    return FitOutcome(
+        history,
+        seconds,
+        error=error,
+        weights=last.weights,
+        optimizer=last.optimizer,
+        test_loss=test_loss,
+    )
 
 
 def nonfinite(values: dict[str, float], epoch: int) -> str | None:

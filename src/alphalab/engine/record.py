@@ -89,6 +89,8 @@ def run_params(spec: RunSpec, data: dict[str, str] | None = None) -> dict[str, A
     )
     if spec.task.true_alpha is not None:
         params[names.TRUE_REAL], params[names.TRUE_IMAG] = spec.task.true_alpha
+    if spec.task.fold is not None:
+        params["fold"] = spec.task.fold
     return params
 
 
@@ -171,6 +173,7 @@ def describe(
     baseline: float,
     outcome: FitOutcome | None = None,
     *,
+    test_baseline: float = math.nan,
     population: int = 1,
     files: Callable[[Path], None] | None = None,
     final_metrics: dict[str, float] | None = None,
@@ -194,6 +197,11 @@ def describe(
     shown = learned if spec.approach == Approach.TRAINABLE and outcome.history else None
     record.name = job.label + run_name(spec, shown)
     record.metrics = run_metrics(spec, outcome.history, learned, outcome.seconds, baseline)
+    if math.isfinite(test_baseline):  # the run has test rows
+        record.metrics += [
+            (names.FINAL_TEST_LOSS, outcome.test_loss, 0),
+            (names.TEST_BASELINE, test_baseline, 0),
+        ]
     record.metrics += [(key, value, 0) for key, value in (final_metrics or {}).items()]
     record.final_tags = dict(final_tags or {})
     if outcome.crash:

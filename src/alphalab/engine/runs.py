@@ -46,6 +46,7 @@ class JobResult:
     train_seconds: float = math.nan
     error: str | None = None
     skipped: bool = False
+    final_test_loss: float = math.nan  # on the test rows (nan without them)
 
     @classmethod
     def of(cls, job: Job, record: RunRecord, outcome: FitOutcome, tracker: Tracker) -> JobResult:
@@ -63,6 +64,7 @@ class JobResult:
             true_alpha=spec.task.true_alpha,
             train_seconds=outcome.seconds,
             error=record.error,
+            final_test_loss=outcome.test_loss,
         )
 
     @property
@@ -81,6 +83,9 @@ class JobResult:
         """What a single ``python -m experiments.run`` prints when it ends."""
         loss = f"{self.final_val_loss:.4g}" if math.isfinite(self.final_val_loss) else "—"
         detail = f"  final val_loss {loss}, alpha {self.learned_alpha}"
+        if math.isfinite(self.final_test_loss):
+            detail = f"  final val_loss {loss}, test loss {self.final_test_loss:.4g}, alpha "
+            detail += str(self.learned_alpha)
         if self.true_alpha is not None:
             detail += f", |alpha - true| {self.alpha_error:.3g} (true {self.true_alpha})"
         lines = [f"alphalab: {self.name}: {self.status}"]
@@ -90,6 +95,14 @@ class JobResult:
         lines.append(f"  MLflow run {self.run_id} in experiment '{self.experiment_name}'")
         lines.append(f"  store {self.tracking_uri}; browse it with: python -m experiments.ui")
         return "\n".join(lines)
+
+
+def job_value(results: list) -> float:
+    """What a job returns to a sweeper: its validation loss (the mean over its folds), inf
+    unless every one of its runs FINISHED."""
+    if not results or any(r.status != Status.FINISHED for r in results):
+        return math.inf
+    return sum(r.final_val_loss for r in results) / len(results)
 
 
 def finished_before(tracker: Tracker, parent_id: str, key: str, context: SweepContext | None):
@@ -201,7 +214,7 @@ def _run_population(
             metrics, tags = extras[i]
             ended = describe(
                 job, data_params, data.baseline, outcome, population=size, files=files,
-                final_metrics=metrics, final_tags=tags,
+                final_metrics=metrics, final_tags=tags, test_baseline=data.test_baseline,
             )  # fmt: skip
             record.end_with(ended)
     except KeyboardInterrupt:

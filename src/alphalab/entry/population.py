@@ -12,7 +12,6 @@ from typing import Any
 from omegaconf import DictConfig, open_dict
 
 from alphalab.config import ConfigError
-from alphalab.config.names import Status
 from alphalab.config.parse import resolved, run_spec
 from alphalab.config.spec import Alpha, RunSpec
 from alphalab.engine.context import SweepContext
@@ -110,7 +109,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
 
     from alphalab.engine.population.run import population_key
     from alphalab.engine.record import Job
-    from alphalab.engine.runs import run_jobs
+    from alphalab.engine.runs import job_value, run_jobs
     from alphalab.engine.sweep import report_members, report_population, report_rejected
 
     setup_globals()
@@ -137,10 +136,11 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
                 job_subdir_key="hydra.sweep.subdir",
             )
             continue
-        results = run_jobs([Job(jobs.specs[i]) for i in indices], context)
+        runs = [(i, fold) for i in indices for fold in jobs.specs[i].folds]  # (job, its fold)
+        results = run_jobs([Job(fold) for _, fold in runs], context)
         report = report_population if len(results) > LINE_PER_MEMBER else report_members
         report(context, results)
-        for index, result in zip(indices, results, strict=True):
-            value = result.final_val_loss if result.status == Status.FINISHED else math.inf
-            returns[index] = _job_return(jobs.overrides[index], value, sweep_dir)
+        for index in indices:
+            mine = [r for (i, _), r in zip(runs, results, strict=True) if i == index]
+            returns[index] = _job_return(jobs.overrides[index], job_value(mine), sweep_dir)
     return returns

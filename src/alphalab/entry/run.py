@@ -34,9 +34,10 @@ def main(cfg: DictConfig) -> float:
                 return run_search(spec, search_spec(cfg))
             except SearchFailed as exc:
                 fail(str(exc), EXIT_RUN_FAILED)
-        from alphalab.engine.runs import run_job
+        from alphalab.engine.record import Job
+        from alphalab.engine.runs import job_value, run_jobs
 
-        result = run_job(spec, context)
+        results = run_jobs([Job(fold) for fold in spec.folds], context)  # one run per fold
     except ConfigError as exc:
         if context is None:
             fail(str(exc))
@@ -47,9 +48,12 @@ def main(cfg: DictConfig) -> float:
     if context is not None:
         from alphalab.engine.sweep import report_members
 
-        report_members(context, [result])  # a job alone: one line, as a population's members
+        report_members(context, results)  # a job alone: one line each, as a population's
     else:
-        print(result.describe(), flush=True)
-        if result.status != Status.FINISHED:
-            fail(f"run '{result.name}' {result.status}: {result.error}", EXIT_RUN_FAILED)
-    return result.final_val_loss if result.status == Status.FINISHED else math.inf
+        for result in results:
+            print(result.describe(), flush=True)
+        failed = [r for r in results if r.status != Status.FINISHED]
+        if failed:
+            first = failed[0]
+            fail(f"run '{first.name}' {first.status}: {first.error}", EXIT_RUN_FAILED)
+    return job_value(results)

@@ -93,7 +93,12 @@ class SweepCallback(Callback):
         configured = spec.tracking.uri  # unset: jobs use the store this machine resolves
         uri = resolve_uri(configured)  # as this machine resolves it, for every worker
         spec = replace(spec, tracking=replace(spec.tracking, uri=uri))
-        self.session = SweepSession(spec, name, len(jobs))
+        folds = (
+            1
+            if OmegaConf.select(config, "task.fold") is not None
+            else (OmegaConf.select(config, "task.folds") or 1)
+        )  # every job trains once per fold
+        self.session = SweepSession(spec, name, len(jobs) * int(folds))
         # Hydra turns an exception raised in a callback into a warning and runs the jobs without
         # a parent: a sweep that cannot open or close its parent run must stop, with one line.
         try:

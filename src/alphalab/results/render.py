@@ -14,7 +14,7 @@ from alphalab.results.rows import Row
 from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
 
-ARMS = (Arm.FIXED, Arm.LEARNED, Arm.REFINED)
+ARMS = tuple(Arm)
 ROWS_PER_ARM = 50  # an arm with more runs shows its best SHOWN_OF_MANY (and any failed ones)
 SHOWN_OF_MANY = 10
 CSV_COLUMNS = (
@@ -34,6 +34,9 @@ CSV_COLUMNS = (
     "converged",
     "run_id",
     "error",
+    "final_test_loss",
+    "test_baseline_loss",
+    "fold",
 )
 
 
@@ -44,9 +47,14 @@ def loss_text(value: float) -> str:
 
 def table(summary: Summary) -> str:
     """A sweep's console table: one line per run, best first within each arm."""
+    tested = any(math.isfinite(row.test_loss) for row in summary.rows)
+    folds = any(row.fold is not None for row in summary.rows)
     header = (
         f"{'approach':<10} {'start α':<13} {'learned α':<15} {'val_loss':>10} "
-        f"{'|α−α*|':>8} {'seed':>4}  {'status':<9} {'train s':>7}"
+        + (f"{'test':>10} " if tested else "")
+        + f"{'|α−α*|':>8} {'seed':>4}  "
+        + (f"{'fold':>4}  " if folds else "")
+        + f"{'status':<9} {'train s':>7}"
     )
     lines = [header, "-" * len(header)]
     order = sorted(
@@ -63,10 +71,12 @@ def table(summary: Summary) -> str:
         )
         loss = loss_text(row.final_val_loss) + ("†" if row.ok and row.converged is False else "")
         label = Arm.REFINED if row.arm == Arm.REFINED else row.approach
+        test = f"{loss_text(row.test_loss):>10} " if tested else ""
+        fold = f"{row.fold if row.fold is not None else '—':>4}  " if folds else ""
         lines.append(
             f"{label:<10} {str(row.start):<13} "
-            f"{str(row.learned) + basin:<15} {loss:>10} "
-            f"{error:>8} {row.seed:>4}  {row.status:<9} {row.seconds:>7.2f}"
+            f"{str(row.learned) + basin:<15} {loss:>10} {test}"
+            f"{error:>8} {row.seed:>4}  {fold}{row.status:<9} {row.seconds:>7.2f}"
         )
     for arm, count in hidden.items():
         lines.append(f"... and {count} more {arm} runs (every run is in comparison.csv)")
@@ -75,7 +85,11 @@ def table(summary: Summary) -> str:
     if any(row.ok and row.converged is False for row in summary.rows):
         lines.append("† not converged: the validation loss was still falling at the end")
     if math.isfinite(summary.trust.baseline):
-        lines.append(f"baseline (predicting the training mean): {summary.trust.baseline:.4g}")
+        rows = summary.trust.rows
+        lines.append(
+            f"baseline (predicting the training mean, on the {rows} rows): "
+            f"{summary.trust.baseline:.4g}"
+        )
     if len(summary.seeds) > 1:
         lines += ["", aggregate_table(summary)]
     return "\n".join(lines)
@@ -133,6 +147,9 @@ def comparison_csv(rows: list[Row]) -> str:
                 "" if r.converged is None else int(r.converged),
                 r.run_id,
                 r.error,
+                r.test_loss,
+                r.test_baseline,
+                "" if r.fold is None else r.fold,
             ]
         )
     return out.getvalue()

@@ -30,6 +30,11 @@ class Row:
     true_alpha: Alpha | None = None
     baseline: float = math.nan  # the validation loss of predicting the training mean
     converged: bool | None = None  # None: not recorded
+    test_loss: float = math.nan  # on the test rows no selection saw (nan: none)
+    test_baseline: float = math.nan
+    fold: int | None = None  # its fold of a cross-validation (None: none)
+    epochs: int = 0  # epochs it trained itself
+    warm_start: str = ""  # the run whose weights it started from (a refinement)
 
     @property
     def ok(self) -> bool:
@@ -74,6 +79,11 @@ def row_from_run(run) -> Row:
         true_alpha=true_alpha,
         baseline=_float(metrics, names.BASELINE),
         converged=bool(metrics[names.CONVERGED]) if names.CONVERGED in metrics else None,
+        test_loss=_float(metrics, names.FINAL_TEST_LOSS),
+        test_baseline=_float(metrics, names.TEST_BASELINE),
+        fold=int(params["fold"]) if "fold" in params else None,
+        epochs=int(_float(metrics, names.EPOCHS_RUN, 0)),
+        warm_start=params.get("warm_start", ""),
     )
 
 

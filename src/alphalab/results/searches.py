@@ -23,9 +23,20 @@ class SearchSummary:
     true_alpha: Alpha | None
     wall_seconds: float
     tuner: str
-    trust: Trust
+    trust: Trust | None
     headline: str = ""
     verdict: list[str] = field(default_factory=list)
+
+    @property
+    def on_test(self) -> bool:
+        """Whether the best trial (chosen on validation rows) and the reference are compared on
+        test rows."""
+        rows = [r for r in (self.best, self.reference) if r is not None and r.ok]
+        return bool(rows) and all(math.isfinite(r.test_loss) for r in rows)
+
+    def figure(self, row: Row) -> float:
+        """What a run is compared by: its test loss, else its validation loss."""
+        return row.test_loss if self.on_test else row.final_val_loss
 
     @property
     def outcome(self) -> str:
@@ -33,7 +44,7 @@ class SearchSummary:
         ref = self.reference if self.reference is not None and self.reference.ok else None
         if not self.trust.conclusive or self.best is None or ref is None:
             return Verdict.INCONCLUSIVE
-        return outcome(self.best.final_val_loss, ref.final_val_loss)
+        return outcome(self.figure(self.best), self.figure(ref))
 
     def metrics(self) -> dict[str, float]:
         """The parent run's metrics (``best_trial_*`` = ``best_fixed_*``, ``best_trainable_*``)."""
@@ -47,6 +58,8 @@ class SearchSummary:
             for prefix in ("best_trial", "best_fixed"):
                 out[f"{prefix}_val_loss"] = self.best.final_val_loss
                 out[f"{prefix}_alpha_real"], out[f"{prefix}_alpha_imag"] = self.best.start
+            if self.on_test:
+                out["best_fixed_test_loss"] = out["best_trial_test_loss"] = self.best.test_loss
         if self.trials_to_within_1pct is not None:
             out["trials_to_within_1pct"] = self.trials_to_within_1pct
         if self.reference is not None and self.reference.ok:
@@ -55,6 +68,8 @@ class SearchSummary:
                 self.reference.learned
             )
             out["trainable_train_seconds"] = self.reference.seconds
+            if self.on_test:
+                out["best_trainable_test_loss"] = self.reference.test_loss
         return {**out, **self.trust.metrics()}
 
 
@@ -73,11 +88,11 @@ def summarize_trials(
         threshold = best.final_val_loss + 0.01 * abs(best.final_val_loss)
         within = next(i for i, t in enumerate(trials, 1) if t.ok and t.final_val_loss <= threshold)
     truth = next((t.true_alpha for t in trials if t.true_alpha is not None), None)
-    scores = {"best trial": best, "learned": reference}
-    scored = {k: r.final_val_loss for k, r in scores.items() if r is not None and r.ok}
     rows = trials + ([reference] if reference is not None else [])
-    trust = assess(rows, scored, margin)
-    summary = SearchSummary(trials, reference, best, within, truth, wall_seconds, tuner, trust)
+    summary = SearchSummary(trials, reference, best, within, truth, wall_seconds, tuner, None)
+    scores = {"best trial": best, "learned": reference}
+    scored = {k: summary.figure(r) for k, r in scores.items() if r is not None and r.ok}
+    summary.trust = assess(rows, scored, margin, summary.on_test)
     summary.headline, summary.verdict = _search_verdict(summary)
     return summary
 
@@ -93,14 +108,17 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
         title = f"Best alpha found: {s.best.start}, val_loss {s.best.final_val_loss:.4g}."
     else:
         label = f"the best of {len(s.trials)} {s.tuner}-search trials"
-        face = headline(s.best.final_val_loss, ref.final_val_loss, label, f"The {s.tuner} search")
+        metric = "test loss" if s.on_test else "validation loss"
+        face = headline(s.figure(s.best), s.figure(ref), label, f"The {s.tuner} search", metric)
         title = qualified(face, s.trust)
     if s.best is not None:
         order = s.trials.index(s.best) + 1
         lines.append(
             f"Best alpha found by the search: {s.best.start} (trial "
             f"{s.best.name.split(' ')[1]}, number {order} of {len(s.trials)}), "
-            f"val_loss {s.best.final_val_loss:.4g}{error_text(s.best.start, truth)}."
+            f"val_loss {s.best.final_val_loss:.4g}"
+            + (f" (chosen on it), test loss {s.best.test_loss:.4g}" if s.on_test else "")
+            + f"{error_text(s.best.start, truth)}."
         )
         lines.append(
             f"It took {s.trials_to_within_1pct} trial(s) to come within 1% of the final best loss."
@@ -109,10 +127,11 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
         lines.append(
             f"Learned alpha (one trainable run from {ref.start}, same task and "
             f"seed): {ref.learned}, val_loss {ref.final_val_loss:.4g}"
-            f"{error_text(ref.learned, truth)}."
+            + (f", test loss {ref.test_loss:.4g}" if s.on_test else "")
+            + f"{error_text(ref.learned, truth)}."
         )
     scores = {"best trial": s.best, "learned": ref}
-    lines += s.trust.lines({k: r.final_val_loss for k, r in scores.items() if r is not None})
+    lines += s.trust.lines({k: s.figure(r) for k, r in scores.items() if r is not None})
     lines += truth_and_failures(truth, s.trials, "trial")
     spent = sum(t.seconds for t in s.trials if math.isfinite(t.seconds))
     cost = f"Cost: search {len(s.trials)} trials, {spent:.1f} s of training"

@@ -15,11 +15,12 @@ from alphalab.results.rows import Row
 class Trust:
     """The evidence behind a verdict, and the reasons (if any) it is inconclusive."""
 
-    baseline: float  # mean over finished runs of their baseline validation loss
+    baseline: float  # mean over finished runs of their baseline loss (on the compared rows)
     margin: float  # a best result must be at least this fraction below the baseline
     finished: int
     unconverged: int
     reasons: list[str] = field(default_factory=list)
+    on_test: bool = False  # the baseline and the results are on the test rows
 
     @property
     def conclusive(self) -> bool:
@@ -39,7 +40,7 @@ class Trust:
                 for label, loss in best.items()
             )
             out.append(
-                f"Baseline (predicting the training mean on the same validation rows): val_loss "
+                f"Baseline (predicting the training mean on the same {self.rows} rows): "
                 f"{self.baseline:.4g}; a result counts when it is at least {self.margin:.0%} "
                 f"lower: {scored}."
             )
@@ -51,30 +52,37 @@ class Trust:
             )
         return out
 
+    @property
+    def rows(self) -> str:
+        """Which rows the comparison is on."""
+        return "test" if self.on_test else "validation"
+
     def metrics(self) -> dict[str, float]:
         """The parent run's metrics on the evidence."""
         return {
-            "baseline_val_loss": self.baseline,
+            ("test_baseline_loss" if self.on_test else "baseline_val_loss"): self.baseline,
             "converged_runs": self.finished - self.unconverged,
             "unconverged_runs": self.unconverged,
             "conclusive": float(self.conclusive),
         }
 
 
-def assess(rows: list[Row], best: dict[str, float], margin: float) -> Trust:
-    """Judge the evidence: ``best`` maps each approach's label to its best validation loss."""
+def assess(rows: list[Row], best: dict[str, float], margin: float, on_test: bool = False) -> Trust:
+    """Judge the evidence: ``best`` maps each approach's label to its figure (its test loss
+    when ``on_test``, else its best validation loss)."""
     finished = [row for row in rows if row.ok]
-    baselines = [row.baseline for row in finished if math.isfinite(row.baseline)]
+    own = [row.test_baseline if on_test else row.baseline for row in finished]
+    baselines = [value for value in own if math.isfinite(value)]
     baseline = statistics.fmean(baselines) if baselines else math.nan
     unconverged = sum(1 for row in finished if row.converged is False)
-    trust = Trust(baseline, margin, len(finished), unconverged)
+    trust = Trust(baseline, margin, len(finished), unconverged, on_test=on_test)
     if baselines and not baseline > 0:
         trust.reasons.append(
             f"the baseline's loss is {baseline:.4g}: with this loss, beating it means nothing"
         )
     elif best and math.isfinite(baseline) and not any(map(trust.beats, best.values())):
         trust.reasons.append(
-            f"no approach beats the baseline (predicting the training mean, val_loss "
+            f"no approach beats the baseline (predicting the training mean, {trust.rows} loss "
             f"{baseline:.4g}) by {margin:.0%}"
         )
     if finished and unconverged > len(finished) / 2:

@@ -11,7 +11,7 @@ from alphalab.results.rows import Row
 from alphalab.results.trust import Trust
 
 
-def _ratio_text(worse: float, better: float) -> str:
+def ratio_text(worse: float, better: float) -> str:
     """``3.70x lower``, or the difference when a ratio means nothing."""
     if better > 0 and math.isfinite(worse / better):
         return f"{worse / better:.2f}x lower"
@@ -25,22 +25,28 @@ def outcome(fixed: float, learned: float) -> str:
     return Verdict.LEARNED if learned < fixed else Verdict.FIXED
 
 
-def headline(fixed: float, learned: float, fixed_label: str, fixed_winner: str) -> str:
-    """Which reached the lower validation loss, and by how much; within 1% is a tie."""
+def headline(
+    fixed: float,
+    learned: float,
+    fixed_label: str,
+    fixed_winner: str,
+    metric: str = "validation loss",
+) -> str:
+    """Which reached the lower ``metric``, and by how much; within 1% is a tie."""
     winner = outcome(fixed, learned)
     if winner == Verdict.TIE:
         return (
-            f"A tie: the learned alpha and {fixed_label} reach the same validation loss "
+            f"A tie: the learned alpha and {fixed_label} reach the same {metric} "
             f"({learned:.4g} vs {fixed:.4g}, within 1%)."
         )
     if winner == Verdict.LEARNED:
         return (
-            f"Learned alpha wins: validation loss {learned:.4g} vs {fixed:.4g} for "
-            f"{fixed_label} ({_ratio_text(fixed, learned)})."
+            f"Learned alpha wins: {metric} {learned:.4g} vs {fixed:.4g} for "
+            f"{fixed_label} ({ratio_text(fixed, learned)})."
         )
     return (
-        f"{fixed_winner} wins: validation loss {fixed:.4g} vs {learned:.4g} for the learned "
-        f"alpha ({_ratio_text(learned, fixed)})."
+        f"{fixed_winner} wins: {metric} {fixed:.4g} vs {learned:.4g} for the learned "
+        f"alpha ({ratio_text(learned, fixed)})."
     )
 
 

@@ -34,6 +34,8 @@ EPOCHS_RUN = "epochs_run"
 TUNER_SCORE = "tuner_score"
 BASELINE = "baseline_val_loss"  # predicting the training mean, on the same validation rows
 CONVERGED = "converged"  # 1 when the validation loss had stopped falling, else 0
+FINAL_TEST_LOSS = "final_test_loss"  # on the test rows no selection saw
+TEST_BASELINE = "test_baseline_loss"  # predicting the training mean, on the test rows
 
 # Artifacts
 CONFIG = "config.yaml"

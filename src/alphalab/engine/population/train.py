@@ -13,7 +13,7 @@ from keras import ops
 
 from alphalab.config.names import Approach
 from alphalab.config.spec import RunSpec
-from alphalab.engine.fit import PreparedData, fit_on, nothing_to_train_is_fine
+from alphalab.engine.fit import PreparedData, dataset, fit_on, nothing_to_train_is_fine
 from alphalab.engine.outcome import FitOutcome, nonfinite
 from alphalab.engine.population.export import Layout, slot_lists
 from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, alpha_of
@@ -168,6 +168,13 @@ def fit_population(
             callbacks=[recorder],
         )
     share = (time.perf_counter() - start) / len(recorder.outcomes)
+    if data.test is not None:  # scored once, at the end, on rows the fit never saw
+        with nothing_to_train_is_fine():
+            logs = model.evaluate(
+                dataset(data.test, spec.train.batch_size, stacked), verbose=0, return_dict=True
+            )
+        for outcome, loss in zip(recorder.outcomes, np.asarray(logs["member_loss"]), strict=True):
+            outcome.test_loss = float(loss)
     live = [k for k, outcome in enumerate(recorder.outcomes) if outcome.weights is None]
     for k, (weights, state) in members.snapshot(live).items():
         recorder.outcomes[k].weights, recorder.outcomes[k].optimizer = weights, state
