@@ -151,6 +151,8 @@ CASES = [
     ("job of a sweep", "trainable"),
     ("population member", "lambda"),
     ("population member", "trainable"),
+    ("single run", "tuned"),
+    ("population member", "tuned"),
     ("refinement", "trainable"),
     ("search trial", "lambda"),
     ("search reference", "trainable"),

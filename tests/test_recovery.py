@@ -60,3 +60,26 @@ def test_fixed_alpha_at_the_truth_beats_fixed_alphas_around_it(task, store):
     at_truth = fixed(true_real, true_imag)
     for d_real, d_imag in [(0.1, 0), (-0.1, 0), (0, 0.1), (0, -0.1)]:
         assert at_truth < fixed(true_real + d_real, true_imag + d_imag)
+
+
+def test_alpha_tuned_on_validation_recovers_the_true_alpha_in_a_population(store):
+    # Stated tolerance for the tuned arm: 0.05 (alpha moves on the smaller validation set).
+    from alphalab.engine.record import Job
+    from alphalab.engine.runs import run_jobs
+
+    starts = [(1.2, 1.2), (0.2, 2.8), (1.0, 1.5)]
+    specs = [
+        run_spec(
+            compose(
+                [f"approach={a}", f"alpha.real={r}", f"alpha.imag={i}", f"tracking.uri={store}"]
+            )
+        )
+        for a in ("tuned", "lambda")
+        for r, i in starts
+    ]
+    results = run_jobs([Job(spec) for spec in specs])
+    tuned = results[: len(starts)]
+    assert all(r.status == "FINISHED" for r in results)
+    for result in tuned:
+        assert result.alpha_error < 0.05, result.learned_alpha
+        assert result.final_test_loss < min(r.final_test_loss for r in results[len(starts) :])

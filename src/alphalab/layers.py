@@ -32,6 +32,17 @@ def is_alpha(variable) -> bool:
     return getattr(variable, "_alphalab_alpha", False)
 
 
+def mark_tuned(variable) -> None:
+    """Mark an alpha variable as tuned on validation rows (``approach=tuned``): a fit steps it
+    with the gradient of the validation loss, every other weight with the training loss's."""
+    variable._alphalab_tuned = True
+
+
+def is_tuned(variable) -> bool:
+    """Whether ``mark_tuned`` marked the variable."""
+    return getattr(variable, "_alphalab_tuned", False)
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ComplexAlpha(keras.layers.Layer):
     """Applies ``formula(x, alpha_real, alpha_imag)`` with alpha learned by backpropagation.
@@ -63,6 +74,8 @@ class ComplexAlpha(keras.layers.Layer):
             trainable=True,
         )
         mark_alpha(self.kernel)
+        if getattr(self, "tuned", False):  # set by alphalab for approach=tuned (not config)
+            mark_tuned(self.kernel)
 
     def call(self, inputs):
         """The formula at the kernel's alpha."""

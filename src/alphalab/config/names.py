@@ -17,6 +17,11 @@ class Approach(StrEnum):
     TUNED = "tuned"  # ComplexAlpha, alpha a hyperparameter tuned by gradient on validation rows
 
 
+def learns(approach: str) -> bool:
+    """Whether alpha moves during the fit (learned on training rows, or tuned on validation)."""
+    return approach in (Approach.TRAINABLE, Approach.TUNED)
+
+
 class Kind(StrEnum):
     """What a run in MLflow is (tag ``alphalab.kind``)."""
 

@@ -107,12 +107,18 @@ def fit_on(
     epochs: int,
     seed: int,
     stacked: bool,
+    with_validation_batches: bool = False,
     **extra,
 ):
-    """Call ``fit_method`` (a model's ``fit``, a tuner's ``search``) on the cached pipelines of
-    ``train`` (shuffled from ``seed``) and ``validation``."""
+    """Call ``fit_method`` (a model's ``fit``) on the cached pipelines of ``train`` (shuffled
+    from ``seed``) and ``validation``; ``with_validation_batches``: every training batch comes
+    paired with a validation batch (drawn in turn, reshuffled every pass), for a tuned alpha."""
+    batches = dataset(train, batch_size, stacked, shuffle_seed=seed)
+    if with_validation_batches:
+        cycled = dataset(validation, batch_size, stacked, shuffle_seed=seed + 1).repeat()
+        batches = tf.data.Dataset.zip((batches, cycled))
     return fit_method(
-        dataset(train, batch_size, stacked, shuffle_seed=seed),
+        batches,
         validation_data=dataset(validation, batch_size, stacked),
         epochs=epochs,
         shuffle=False,  # the dataset shuffles itself, from the seed

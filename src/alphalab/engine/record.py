@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from alphalab.config import names as config_names
-from alphalab.config.names import Approach, Kind, Status
+from alphalab.config.names import Kind, Status, learns
 from alphalab.config.spec import Alpha, RunSpec, flatten
 from alphalab.engine.outcome import FitOutcome
 from alphalab.engine.provenance import provenance
@@ -68,7 +68,7 @@ def job_key(config: dict[str, Any]) -> str:
 def run_name(spec: RunSpec, learned: tuple[float, float] | None = None) -> str:
     """``lambda α 0.6+2.2i · seed 0``; ``trainable α 1+1.5i → 0.493+2i · seed 0`` once learned."""
     start = str(spec.alpha)
-    if spec.approach == Approach.TRAINABLE:
+    if learns(spec.approach):
         alpha = f"α {start} → {Alpha(*learned)}" if learned else f"α₀ {start}"
     else:
         alpha = f"α {start}"
@@ -194,7 +194,7 @@ def describe(
     if outcome is None:
         return record
     learned = outcome.learned(spec.alpha)
-    shown = learned if spec.approach == Approach.TRAINABLE and outcome.history else None
+    shown = learned if learns(spec.approach) and outcome.history else None
     record.name = job.label + run_name(spec, shown)
     record.metrics = run_metrics(spec, outcome.history, learned, outcome.seconds, baseline)
     if math.isfinite(test_baseline):  # the run has test rows

@@ -12,7 +12,7 @@ from keras import ops
 
 from alphalab import formulas
 from alphalab.config import ConfigError, first_line
-from alphalab.config.names import Approach
+from alphalab.config.names import Approach, learns
 from alphalab.config.paths import import_callable
 from alphalab.config.spec import Alpha, FormulaSpec, ModelSpec
 from alphalab.layers import ComplexAlpha, ComplexGain, StackParts
@@ -25,8 +25,10 @@ PARTS = ("real", "imag")
 def alpha_layer(approach: str, formula: FormulaSpec, alpha: tuple[float, float]):
     """The only place where the two approaches differ."""
     fn = formulas.resolve(formula.name)
-    if approach == Approach.TRAINABLE:
-        return ComplexAlpha(fn, *alpha, formula_kwargs=formula.kwargs, name=ALPHA_LAYER)
+    if learns(approach):
+        layer = ComplexAlpha(fn, *alpha, formula_kwargs=formula.kwargs, name=ALPHA_LAYER)
+        layer.tuned = approach == Approach.TUNED  # its kernel steps on validation batches
+        return layer
     arguments = {"alpha_real": alpha[0], "alpha_imag": alpha[1], **formula.kwargs}
     return keras.layers.Lambda(fn, arguments=arguments, name=ALPHA_LAYER)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alphalab.config.names import Approach, Arm
+from alphalab.config.names import Arm, learns
 from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
 
@@ -160,7 +160,7 @@ def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> None:
     ys = [g.loss[0] for g in fixed]
     ax.plot(xs, ys, "o-", color="#4575b4", label="fixed alpha (lambda)")
     for row in summary.rows:
-        if row.approach != Approach.TRAINABLE or not row.ok:
+        if not learns(row.approach) or not row.ok:
             continue
         near = summary.in_basin.get(row.run_id, False)
         color = BASIN_COLOR if near else ELSEWHERE_COLOR

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from alphalab.config.names import Approach, Arm
+from alphalab.config.names import Arm, learns
 from alphalab.results.rows import Row
 from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
@@ -66,7 +66,7 @@ def table(summary: Summary) -> str:
         error = f"{row.alpha_error:.3g}" if row.alpha_error is not None else "—"
         basin = (
             ""
-            if row.approach != Approach.TRAINABLE or not row.ok
+            if not learns(row.approach) or not row.ok
             else (" *" if summary.in_basin.get(row.run_id) else "")
         )
         loss = loss_text(row.final_val_loss) + ("†" if row.ok and row.converged is False else "")

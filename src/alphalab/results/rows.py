@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from alphalab.config.names import Approach, Arm, Kind, Status, arm_of
+from alphalab.config.names import Arm, Kind, Status, arm_of, learns
 from alphalab.config.spec import Alpha
 from alphalab.tracking import names
 from alphalab.tracking.store import Tracker
@@ -101,7 +101,7 @@ def latest_rows(runs: list) -> list[Row]:
 
 def trajectories(tracker: Tracker, rows: list[Row]) -> dict[str, list[tuple[float, float]]]:
     """Each trainable run's path: its start alpha, then its alpha after every epoch."""
-    learned = [row for row in rows if row.approach == Approach.TRAINABLE]
+    learned = [row for row in rows if learns(row.approach)]
     ids = [row.run_id for row in learned]
     reals = tracker.histories(ids, names.ALPHA_REAL)
     imags = tracker.histories(ids, names.ALPHA_IMAG)

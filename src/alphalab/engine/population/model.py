@@ -17,35 +17,43 @@ from keras import ops
 from alphalab import formulas
 from alphalab.config.names import Approach
 from alphalab.config.spec import RunSpec
-from alphalab.layers import mark_alpha
+from alphalab.layers import is_tuned, mark_alpha, mark_tuned
 from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, build
 
 
 class PopulationAlpha(keras.layers.Layer):
-    """K alphas side by side: members ``[0, n_learned)`` learn theirs, the others keep theirs
-    (two variables, so that the backward pass runs through the learned columns only)."""
+    """K alphas side by side: members ``[0, n_learned)`` learn theirs, the next ``n_tuned``
+    tune theirs on validation batches, the others keep theirs (three variables, so that the
+    backward pass runs through the moving columns only)."""
 
-    def __init__(self, formula, alphas, n_learned: int, formula_kwargs=None, **kwargs):
+    def __init__(
+        self, formula, alphas, n_learned: int, formula_kwargs=None, n_tuned: int = 0, **kwargs
+    ):
         super().__init__(**kwargs)
         self.formula = formula
         self.alphas = np.asarray(alphas, dtype="float32").reshape(-1, 2)
-        self.n_learned = int(n_learned)
+        self.n_learned, self.n_tuned = int(n_learned), int(n_tuned)
         self.formula_kwargs = dict(formula_kwargs or {})
 
     def build(self, input_shape):
-        """A trainable (n_learned, 2) variable marked as alpha, a frozen one for the rest."""
-        n = self.n_learned
-        self.learned = self.add_weight(
-            name="learned",
-            shape=(n, 2),
-            initializer=keras.initializers.Constant(self.alphas[:n]),
-            trainable=n > 0,  # no learned member: nothing to train here
-        )
-        mark_alpha(self.learned)
+        """Trainable (n_learned, 2) and (n_tuned, 2) variables marked as alpha (the second as
+        tuned), and a frozen one for the fixed alphas."""
+        n, t = self.n_learned, self.n_tuned
+        rows = {"learned": self.alphas[:n], "tuned": self.alphas[n : n + t]}
+        for name, start in rows.items():
+            variable = self.add_weight(
+                name=name,
+                shape=(len(start), 2),
+                initializer=keras.initializers.Constant(start),
+                trainable=len(start) > 0,  # no such member: nothing to train here
+            )
+            mark_alpha(variable)
+            setattr(self, name, variable)
+        mark_tuned(self.tuned)
         self.fixed = self.add_weight(
             name="fixed",
-            shape=(len(self.alphas) - n, 2),
-            initializer=keras.initializers.Constant(self.alphas[n:]),
+            shape=(len(self.alphas) - n - t, 2),
+            initializer=keras.initializers.Constant(self.alphas[n + t :]),
             trainable=False,
         )
 
@@ -53,12 +61,12 @@ class PopulationAlpha(keras.layers.Layer):
         """The formula at every member's alpha: two (batch, K) parts."""
         parts = [
             self.formula(inputs, alpha[:, 0], alpha[:, 1], **self.formula_kwargs)
-            for alpha in (self.learned, self.fixed)
+            for alpha in (self.learned, self.tuned, self.fixed)
             if alpha.shape[0]
         ]
         if len(parts) == 1:
             return parts[0]
-        return tuple(ops.concatenate([a, b], axis=1) for a, b in zip(*parts, strict=True))
+        return tuple(ops.concatenate(list(columns), axis=1) for columns in zip(*parts, strict=True))
 
 
 class PopulationGain(keras.layers.Layer):
@@ -144,18 +152,33 @@ class PopulationModel(keras.Model):
             [ops.sum(ops.cast(loss, per_member.dtype)) for loss in self.losses]
         )
 
+    @property
+    def tunes(self) -> bool:
+        """Whether some member tunes its alpha on validation batches (then every training batch
+        comes with a validation batch)."""
+        return any(is_tuned(v) for v in self.trainable_weights)
+
     def train_step(self, data):
-        """One step on the sum of the members' losses (each member's gradient is its own)."""
+        """One step on the sum of the members' losses (each member's gradient is its own). A
+        tuned alpha steps with the gradient of its member's loss on the validation batch,
+        every other weight with the training batch's (first-order alternation, in one update)."""
         import tensorflow as tf
 
-        x, y = data
-        with tf.GradientTape() as tape:
+        tuned = [v for v in self.trainable_weights if is_tuned(v)]
+        rest = [v for v in self.trainable_weights if not is_tuned(v)]
+        (x, y), validation = (data[0], data[1]) if tuned else (data, None)
+        with tf.GradientTape(persistent=bool(tuned)) as tape:
             per_member = self.penalised(self.member_losses(y, self(x, training=True)))
             total = ops.sum(per_member)
+            if tuned:
+                x_val, y_val = validation
+                on_validation = ops.sum(self.member_losses(y_val, self(x_val, training=True)))
         self.tracker.update_state(per_member, tf.shape(x)[0])
         if self.trainable_weights:
-            grads = tape.gradient(total, self.trainable_weights)
-            self.optimizer.apply(grads, self.trainable_weights)
+            grads = tape.gradient(total, rest) if rest else []
+            if tuned:
+                grads = list(grads) + list(tape.gradient(on_validation, tuned))
+            self.optimizer.apply(grads, rest + tuned)
         return {"member_loss": self.tracker.result()}
 
     def test_step(self, data):
@@ -181,9 +204,12 @@ def vectorised(members: list[RunSpec], input_shape: tuple, has_imag: bool):
     first = members[0]
     fn = formulas.resolve(first.formula.name)
     n_learned = sum(1 for m in members if m.approach == Approach.TRAINABLE)
+    n_tuned = sum(1 for m in members if m.approach == Approach.TUNED)
     inputs = keras.Input(input_shape, name="x")
     alphas = [m.alpha for m in members]
-    layer = PopulationAlpha(fn, alphas, n_learned, first.formula.kwargs, name=ALPHA_LAYER)
+    layer = PopulationAlpha(
+        fn, alphas, n_learned, first.formula.kwargs, n_tuned=n_tuned, name=ALPHA_LAYER
+    )
     try:
         real, imag = layer(inputs)
     except Exception:  # noqa: BLE001 - a user's formula may not broadcast at all

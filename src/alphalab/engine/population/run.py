@@ -15,6 +15,9 @@ from alphalab.config.names import Approach
 from alphalab.config.spec import RunSpec
 from alphalab.engine.outcome import FitOutcome
 
+# Members in this order: the vectorised alpha layer holds learned, then tuned, then fixed alphas.
+ORDER = (Approach.TRAINABLE, Approach.TUNED, Approach.LAMBDA)
+
 
 def population_key(spec: RunSpec) -> str:
     """Runs with the same key differ only in approach and alpha: they train as one population."""
@@ -55,9 +58,8 @@ class Population:
         from alphalab.engine.population.train import Members
 
         self.data = data
-        # learned members first: the vectorised alpha layer holds their alphas in rows [0, n)
         self.order = sorted(
-            range(len(members)), key=lambda k: members[k].spec.approach != Approach.TRAINABLE
+            range(len(members)), key=lambda k: ORDER.index(members[k].spec.approach)
         )
         ordered = [members[k] for k in self.order]
         specs = [m.spec for m in ordered]

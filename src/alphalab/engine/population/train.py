@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from alphalab.config.names import Approach
+from alphalab.config.names import learns
 from alphalab.config.spec import RunSpec
 from alphalab.engine.fit import PreparedData, dataset, fit_on, nothing_to_train_is_fine
 from alphalab.engine.outcome import FitOutcome, nonfinite
@@ -35,23 +35,28 @@ class Members:
         """``built``: the copies (None when vectorised); ``layouts``: each member's single-run
         model's variables."""
         self.model, self.members, self.built, self.layouts = model, members, built, layouts
-        self.learned = [m.approach == Approach.TRAINABLE for m in members]
+        self.learned = [learns(m.approach) for m in members]
         if built is not None:
             self.locations = [[(w, None) for w in copy.weights] for copy in built]
         else:
-            shared = {
-                ALPHA_LAYER: model.get_layer(ALPHA_LAYER).learned,
-                HEAD_LAYER: next((x.kernel for x in model.layers if x.name == HEAD_LAYER), None),
-            }
-            self.locations = [
-                [(shared[path.split("/")[0]], k) for path in layout.paths]
-                for k, layout in enumerate(layouts)
-            ]
+            layer = model.get_layer(ALPHA_LAYER)
+            head = next((x.kernel for x in model.layers if x.name == HEAD_LAYER), None)
+            self.locations = []
+            for k, layout in enumerate(layouts):
+                alpha = (
+                    (layer.learned, k)
+                    if k < layer.n_learned
+                    else (layer.tuned, k - layer.n_learned)
+                )  # a fixed member has no alpha weight
+                where = {ALPHA_LAYER: alpha, HEAD_LAYER: (head, k)}
+                self.locations.append([where[path.split("/")[0]] for path in layout.paths])
 
     def alphas(self) -> list[tuple[float, float] | None]:
         """Each member's alpha now (None for a fixed one)."""
         if self.built is None:
-            rows = ops.convert_to_numpy(self.model.get_layer(ALPHA_LAYER).learned)
+            layer = self.model.get_layer(ALPHA_LAYER)
+            moving = [ops.convert_to_numpy(layer.learned), ops.convert_to_numpy(layer.tuned)]
+            rows = np.concatenate(moving, axis=0)
             return [tuple(rows[k]) if learned else None for k, learned in enumerate(self.learned)]
         return [
             alpha_of(copy) if learned else None
@@ -165,6 +170,7 @@ def fit_population(
             spec.train.epochs,
             spec.seed,
             stacked,
+            with_validation_batches=model.tunes,
             callbacks=[recorder],
         )
     share = (time.perf_counter() - start) / len(recorder.outcomes)
