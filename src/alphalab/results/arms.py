@@ -92,7 +92,7 @@ class Paired:
     mean: float
     half: float  # of the 95% interval (nan for one unit)
 
-    TEST = "paired t-test over seeds x folds (Student's t, 95% interval)"
+    TEST = "a paired t-test: Student's t on the differences, 95% interval"
 
     @property
     def checked(self) -> bool:
