@@ -64,7 +64,8 @@ def test_refinement_learns_from_the_best_grid_cells_warm_started(tmp_path):
     parent, children = sweep_runs(tmp_path)
     grid = [c for c in children if c.data.tags["alphalab.kind"] == "run"]
     refined = [c for c in children if c.data.tags["alphalab.kind"] == "refine"]
-    assert len(grid) == 4 and len(refined) == 2
+    continued = [c for c in children if c.data.tags["alphalab.kind"] == "continue"]
+    assert len(grid) == 4 and len(refined) == 2 and len(continued) == 1
     best_two = sorted(grid, key=lambda c: c.data.metrics["final_val_loss"])[:2]
     by_source = {c.data.tags["alphalab.warm_start"]: c for c in refined}
     assert set(by_source) == {c.info.run_id for c in best_two}
@@ -73,13 +74,20 @@ def test_refinement_learns_from_the_best_grid_cells_warm_started(tmp_path):
         assert run.info.status == "FINISHED" and run.data.params["approach"] == "trainable"
         for key in ("alpha_real", "alpha_imag", "seed"):
             assert run.data.params[key] == source.data.params[key]
+    # equal budgets: the fixed arm's choice trained on as long again as the refinements did
+    (more,) = continued
+    assert more.data.tags["alphalab.warm_start"] == best_two[0].info.run_id
+    assert more.data.params["approach"] == "lambda"
+    budget = {c.data.metrics["epochs_run"] for c in [*refined, more, *grid]}
+    assert budget == {3}  # each trained 3 epochs after a warm start of 3 (grid: 3 alone)
+    assert "6 epochs" in parent.data.tags["mlflow.note.content"]
     arms = {r["run_id"]: r["arm"] for r in read_comparison(tmp_path, parent)}
-    assert sorted(arms.values()) == ["fixed"] * 4 + ["refined"] * 2
+    assert sorted(arms.values()) == ["fixed"] * 5 + ["refined"] * 2
     assert "best_refined_val_loss" in parent.data.metrics
     assert "from the best grid cells" in parent.data.tags["mlflow.note.content"]
 
     again = run_experiment(tmp_path, *REFINED)
     assert again.returncode == 0, again.stderr[-3000:]
     _, after = sweep_runs(tmp_path)
-    assert len(after) == 6  # resumed: nothing trained twice, refinements included
-    assert again.stdout.count("skipped (finished before)") == 6
+    assert len(after) == 7  # resumed: nothing trained twice, refinements included
+    assert again.stdout.count("skipped (finished before)") == 7

@@ -31,6 +31,7 @@ class Kind(StrEnum):
     TRIAL = "trial"  # a keras-tuner trial
     REFERENCE = "reference"  # a search's trainable run on the same task and seed
     REFINE = "refine"  # learned from one of the best grid cells, warm-started (sweep.refine)
+    CONTINUE = "continue"  # an arm's selected run trained on as long again (equal budgets)
     REPRODUCTION = "reproduction"  # a logged run trained again (experiments.reproduce)
 
 

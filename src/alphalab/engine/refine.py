@@ -1,7 +1,12 @@
 """Grid, then learn (``sweep.refine=K``): once the fixed-alpha grid is done, learn alpha from its
 K best cells, each run warm-started with the fitted weights of the fixed-alpha run it starts
 from, so that the rest of the model already fits before alpha moves. The refinements of one seed
-train as one population."""
+train as one population.
+
+A refinement trains twice: its warm start's epochs, then its own. So that the arms compare at
+the same budget, every other arm's selected run (per seed and fold, chosen on validation rows)
+trains on as long again from where it ended (kind ``continue``), and the verdict compares those.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +15,32 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from alphalab.config.names import Approach, Arm, Kind
+from alphalab.config.names import Approach, Arm, Kind, learns
 from alphalab.config.spec import RunSpec
 from alphalab.engine.context import SweepContext
 from alphalab.engine.record import Job, WarmStart
 from alphalab.engine.runs import JobResult, run_jobs
-from alphalab.results.rows import latest_rows
+from alphalab.results.arms import arm_results
+from alphalab.results.rows import Row, latest_rows
 from alphalab.results.stats import groups_of
 from alphalab.tracking import names
 from alphalab.tracking.parent import ParentRun
 
 
-def best_cells(parent: ParentRun, k: int) -> list:
+def best_cells(rows: list[Row], k: int) -> list:
     """The K fixed-alpha groups (all seeds of one grid cell) with the lowest mean loss."""
-    rows = latest_rows(parent.tracker.children(parent.run_id))
     fixed = [g for g in groups_of(rows) if g.arm == Arm.FIXED and g.finished]
     return sorted(fixed, key=lambda g: g.loss[0])[:k]
+
+
+def _warm_start(parent: ParentRun, row: Row) -> WarmStart:
+    """Every weight of a logged run but alpha's, to start another run from."""
+    client = parent.tracker.client
+    with tempfile.TemporaryDirectory(prefix="alphalab-refine-") as tmp:
+        local = client.download_artifacts(row.run_id, names.WEIGHTS, tmp)
+        weights = json.loads(Path(local).read_text())
+    key = client.get_run(row.run_id).data.tags[names.JOB_KEY]
+    return WarmStart(row.run_id, key, weights)
 
 
 def refine(
@@ -35,22 +50,25 @@ def refine(
     spec_of_run: Callable[[str], RunSpec],
 ) -> list[JobResult]:
     """Train the refinement runs (children of ``parent``, kind ``refine``), one per seed of each
-    of the K best cells; ``spec_of_run`` recovers a logged run's spec."""
-    client = parent.tracker.client
+    of the K best cells, and the other arms' selected runs on as long again (kind
+    ``continue``); ``spec_of_run`` recovers a logged run's spec."""
+    rows = [
+        r for r in latest_rows(parent.tracker.children(parent.run_id)) if r.kind != Kind.CONTINUE
+    ]
     jobs = []
-    for group in best_cells(parent, k):
+    for group in best_cells([r for r in rows if r.kind != Kind.REFINE], k):
         for row in group.finished:
-            source = client.get_run(row.run_id)
-            with tempfile.TemporaryDirectory(prefix="alphalab-refine-") as tmp:
-                local = client.download_artifacts(row.run_id, names.WEIGHTS, tmp)
-                weights = json.loads(Path(local).read_text())
             spec = spec_of_run(row.run_id).with_alpha(Approach.TRAINABLE, group.start)
-            warm = WarmStart(row.run_id, source.data.tags[names.JOB_KEY], weights)
-            jobs.append(Job(spec, Kind.REFINE, warm_start=warm))
+            jobs.append(Job(spec, Kind.REFINE, warm_start=_warm_start(parent, row)))
+    for result in arm_results([r for r in rows if r.kind != Kind.REFINE]).values():
+        for row in result.picks.values():  # each seed and fold's choice, on validation rows
+            alpha = row.learned if learns(row.approach) else row.start  # where it ended
+            spec = spec_of_run(row.run_id).with_alpha(row.approach, alpha)
+            jobs.append(Job(spec, Kind.CONTINUE, warm_start=_warm_start(parent, row)))
     results = run_jobs(jobs, context)
-    for number, result in enumerate(results, 1):
+    for number, (job, result) in enumerate(zip(jobs, results, strict=True), 1):
         print(
-            f"[refine {number}/{len(jobs)}] {result.name:<44} val_loss "
+            f"[{job.kind} {number}/{len(jobs)}] {result.name:<44} val_loss "
             f"{result.final_val_loss:<10.4g} {result.status_text}"
             + (f"  ({result.error})" if result.error else ""),
             flush=True,

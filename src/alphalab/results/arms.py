@@ -14,7 +14,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from alphalab.config.names import Arm
+from alphalab.config.names import Arm, Kind
+from alphalab.config.spec import Alpha
 from alphalab.results.rows import Row
 from alphalab.results.stats import mean_ci
 
@@ -49,6 +50,19 @@ class ArmResult:
         return mean_ci(list(self.scores().values()))
 
     @property
+    def alpha(self) -> Alpha:
+        """The alpha the arm answers with: the fixed alpha chosen most often, or the mean of
+        the selected runs' learned alphas."""
+        rows = list(self.picks.values())
+        if self.arm == Arm.FIXED:
+            starts = [row.start for row in rows]
+            return max(starts, key=starts.count)
+        return Alpha(
+            statistics.fmean(r.learned.real for r in rows),
+            statistics.fmean(r.learned.imag for r in rows),
+        )
+
+    @property
     def selected_val_loss(self) -> float:
         """The mean validation loss of the selected runs (what selected them)."""
         return statistics.fmean(row.final_val_loss for row in self.picks.values())
@@ -71,10 +85,13 @@ class ArmResult:
 
 
 def arm_results(rows: list[Row]) -> dict[Arm, ArmResult]:
-    """Every arm present: in each unit, its run with the lowest validation loss."""
+    """Every arm present: in each unit, its run with the lowest validation loss. Where a unit's
+    choice was trained on as long again (kind ``continue``: equal budgets), the continued run
+    stands for it."""
     out: dict[Arm, ArmResult] = {}
+    continued = {(row.arm, unit_of(row)) for row in rows if row.ok and row.kind == Kind.CONTINUE}
     for row in rows:
-        if not row.ok:
+        if not row.ok or ((row.arm, unit_of(row)) in continued) != (row.kind == Kind.CONTINUE):
             continue
         result = out.setdefault(row.arm, ArmResult(row.arm))
         unit = unit_of(row)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from alphalab.config.names import Arm, learns
+from alphalab.config.names import Arm, Kind, learns
 from alphalab.results.rows import Row
 from alphalab.results.searches import SearchSummary
 from alphalab.results.verdict import Summary
@@ -71,6 +71,8 @@ def table(summary: Summary) -> str:
         )
         loss = loss_text(row.final_val_loss) + ("†" if row.ok and row.converged is False else "")
         label = Arm.REFINED if row.arm == Arm.REFINED else row.approach
+        if row.kind == Kind.CONTINUE:
+            label = f"{row.approach}+"  # trained on as long again
         test = f"{loss_text(row.test_loss):>10} " if tested else ""
         fold = f"{row.fold if row.fold is not None else '—':>4}  " if folds else ""
         lines.append(

@@ -35,6 +35,7 @@ class Row:
     fold: int | None = None  # its fold of a cross-validation (None: none)
     epochs: int = 0  # epochs it trained itself
     warm_start: str = ""  # the run whose weights it started from (a refinement)
+    kind: str = "run"  # alphalab.kind: run, refine, continue, trial, reference
 
     @property
     def ok(self) -> bool:
@@ -84,6 +85,7 @@ def row_from_run(run) -> Row:
         fold=int(params["fold"]) if "fold" in params else None,
         epochs=int(_float(metrics, names.EPOCHS_RUN, 0)),
         warm_start=params.get("warm_start", ""),
+        kind=tags.get(names.KIND, Kind.RUN),
     )
 
 

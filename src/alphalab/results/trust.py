@@ -21,6 +21,7 @@ class Trust:
     unconverged: int
     reasons: list[str] = field(default_factory=list)
     on_test: bool = False  # the baseline and the results are on the test rows
+    val_baseline: float = math.nan  # the baseline on the validation rows (what selected)
 
     @property
     def conclusive(self) -> bool:
@@ -60,7 +61,8 @@ class Trust:
     def metrics(self) -> dict[str, float]:
         """The parent run's metrics on the evidence."""
         return {
-            ("test_baseline_loss" if self.on_test else "baseline_val_loss"): self.baseline,
+            "baseline_val_loss": self.val_baseline,
+            **({"test_baseline_loss": self.baseline} if self.on_test else {}),
             "converged_runs": self.finished - self.unconverged,
             "unconverged_runs": self.unconverged,
             "conclusive": float(self.conclusive),
@@ -75,7 +77,11 @@ def assess(rows: list[Row], best: dict[str, float], margin: float, on_test: bool
     baselines = [value for value in own if math.isfinite(value)]
     baseline = statistics.fmean(baselines) if baselines else math.nan
     unconverged = sum(1 for row in finished if row.converged is False)
-    trust = Trust(baseline, margin, len(finished), unconverged, on_test=on_test)
+    on_val = [row.baseline for row in finished if math.isfinite(row.baseline)]
+    val_baseline = statistics.fmean(on_val) if on_val else math.nan
+    trust = Trust(
+        baseline, margin, len(finished), unconverged, on_test=on_test, val_baseline=val_baseline
+    )
     if baselines and not baseline > 0:
         trust.reasons.append(
             f"the baseline's loss is {baseline:.4g}: with this loss, beating it means nothing"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from alphalab.config.names import Approach, Arm, Verdict
+from alphalab.config.names import Approach, Arm, Kind, Verdict
 from alphalab.config.spec import Alpha
 from alphalab.results.arms import ArmResult, Paired, arm_results, paired
 from alphalab.results.rows import Row
@@ -124,7 +124,7 @@ def summarize(
     rows, find the best basin, weigh the evidence and say who won; learned alphas within
     ``basin_tolerance * max(1, |alpha|)`` of the best share its basin; a result counts when it
     is ``margin`` below the baseline."""
-    groups = groups_of(rows)
+    groups = groups_of([r for r in rows if r.kind != Kind.CONTINUE])  # the grid and its starts
     best_fixed, best_trainable = best(groups, Arm.FIXED), best(groups, *LEARNING)
     true_alpha = next((row.true_alpha for row in rows if row.true_alpha is not None), None)
     in_basin: dict[str, bool] = {}
@@ -132,7 +132,7 @@ def summarize(
         center = best_trainable.learned
         radius = basin_tolerance * max(1.0, abs(complex(*center)))
         for row in rows:
-            if row.approach == Approach.TRAINABLE and row.ok:
+            if row.approach == Approach.TRAINABLE and row.ok and row.kind != Kind.CONTINUE:
                 in_basin[row.run_id] = row.learned.distance(center) <= radius
     arms = arm_results(rows)
     order = contenders(arms)
@@ -183,8 +183,7 @@ def _arm_lines(s: Summary) -> list[str]:
     per = "per seed and fold" if units > 1 else "on the validation rows"
     for arm, result in sorted(s.arms.items(), key=lambda item: item[1].score[0]):
         mean, half = result.score
-        group = best(s.groups, arm)
-        alpha = group.start if arm == Arm.FIXED else group.learned
+        alpha = result.alpha
         count = sum(1 for g in s.groups if g.arm == arm)
         figure = f"test loss {mean:.4g}" if result.on_test else f"val_loss {mean:.4g}"
         if math.isfinite(half):
@@ -214,11 +213,7 @@ def _arm_lines(s: Summary) -> list[str]:
             f"{sum(s.in_basin.values())} of {len(s.in_basin)} trainable runs reached the best basin"
             f" (within {s.basin_tolerance:g}·max(1,|α|) of {center})"
         )
-        others = [
-            row
-            for row in s.rows
-            if row.approach == Approach.TRAINABLE and row.ok and not s.in_basin[row.run_id]
-        ]
+        others = [row for row in s.rows if row.run_id in s.in_basin and not s.in_basin[row.run_id]]
         if others:
             worst = max(others, key=lambda r: r.final_val_loss)
             text += (
@@ -262,9 +257,10 @@ def _cost_line(s: Summary) -> str:
     """How many runs of each arm, their training time, and the wall time."""
     parts = []
     for arm in Arm:
-        rows = [row for row in s.rows if row.arm == arm]
-        if rows:
-            spent = sum(row.seconds for row in rows if math.isfinite(row.seconds))
-            parts.append(f"{len(rows)} {arm} runs, {spent:.1f} s of training")
+        for kind, label in ((Kind.RUN, ""), (Kind.REFINE, ""), (Kind.CONTINUE, " continued")):
+            rows = [row for row in s.rows if row.arm == arm and row.kind == kind]
+            if rows:
+                spent = sum(row.seconds for row in rows if math.isfinite(row.seconds))
+                parts.append(f"{len(rows)} {arm}{label} runs, {spent:.1f} s of training")
     wall = f"; wall time {s.wall_seconds:.0f} s" if math.isfinite(s.wall_seconds) else ""
     return "Cost: " + "; ".join(parts) + wall + "."
