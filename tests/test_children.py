@@ -20,7 +20,24 @@ TABLES = {
     "params": "SELECT key, value, run_uuid FROM params ORDER BY key",
     "metrics": "SELECT * FROM metrics ORDER BY key, step, value",
     "latest_metrics": "SELECT * FROM latest_metrics ORDER BY key",
+    # datasets and inputs by their content (their own ids are random)
+    "datasets": "SELECT experiment_id, name, digest, dataset_source_type, dataset_source, "
+    "dataset_schema, dataset_profile FROM datasets ORDER BY digest",
+    "inputs": "SELECT d.digest, i.source_type, i.destination_type, i.destination_id, i.step "
+    "FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id",
+    "input_tags": "SELECT d.digest, i.destination_id, t.name, t.value FROM input_tags t "
+    "JOIN inputs i USING (input_uuid) JOIN datasets d ON d.dataset_uuid = i.source_id",
 }
+
+
+def inputs(digest: str) -> list:
+    import numpy as np
+    from mlflow.data import from_numpy
+    from mlflow.entities import DatasetInput, InputTag
+
+    data = from_numpy(np.ones((4, 1), "float32"), targets=np.zeros((4, 2)), name="t", digest=digest)
+    tags = [InputTag("mlflow.data.context", "training"), InputTag("alphalab.split", "random")]
+    return [DatasetInput(data._to_mlflow_entity(), tags)]
 
 
 def make_children() -> list[RunRecord]:
@@ -36,6 +53,8 @@ def make_children() -> list[RunRecord]:
     failed.metrics = [("loss", math.inf, 0), ("val_loss", math.nan, 0), ("epochs_run", 1, 0)]
     failed.metrics += [("loss", -math.inf, 1)]
     failed.status, failed.error = "FAILED", "diverged: loss became inf at epoch 0"
+    finished.inputs = inputs("d1") + inputs("d2")
+    failed.inputs = inputs("d1")  # one dataset, two runs
     return [finished, failed]
 
 
@@ -79,7 +98,10 @@ def write(folder: Path, bulk: bool) -> Path:
     records = make_children()
     opened = [
         RunRecord(
-            r.name if r.status == "FAILED" else "trainable α₀ 1+1.5i · seed 0", r.tags, r.params
+            r.name if r.status == "FAILED" else "trainable α₀ 1+1.5i · seed 0",
+            r.tags,
+            r.params,
+            inputs=r.inputs,
         )
         for r in records
     ]
@@ -100,6 +122,7 @@ def write(folder: Path, bulk: bool) -> Path:
 def test_bulk_children_are_the_rows_mlflows_client_writes(tmp_path):
     by_client = rows(write(tmp_path / "client", bulk=False))
     in_bulk = rows(write(tmp_path / "bulk", bulk=True))
-    assert by_client["runs"] and by_client["metrics"]
+    assert by_client["runs"] and by_client["metrics"] and len(by_client["inputs"]) == 3
+    assert len(by_client["datasets"]) == 2 and len(by_client["input_tags"]) == 6
     for table in TABLES:
         assert in_bulk[table] == by_client[table], table

@@ -167,6 +167,35 @@ def config_yaml(spec: RunSpec) -> str:
     return yaml.dump(spec.config, Dumper=dumper, sort_keys=False)
 
 
+def dataset_inputs(spec: RunSpec, data) -> list:
+    """What the run trained, selected and was scored on, as MLflow's dataset inputs: one per
+    part (training, validation, test), named after the task, with each part's digest and tags
+    saying the context and how the rows were split (``data``: ``engine.fit.PreparedData``)."""
+    import numpy as np
+    from mlflow.data import from_numpy
+    from mlflow.entities import DatasetInput, InputTag
+
+    task = spec.task
+    split = f"{task.split}, test {task.test_split:g}"
+    if task.folds > 1:
+        split += f", fold {task.fold} of {task.folds}"
+    else:
+        split += f", validation {spec.train.validation_split:g} of the rest"
+    out = []
+    for context, part in (
+        ("training", data.train),
+        ("validation", data.validation),
+        ("test", data.test),
+    ):
+        if part is None:
+            continue
+        targets = np.concatenate(list(part.parts().values()), axis=-1)
+        dataset = from_numpy(part.x, targets=targets, name=task.name, digest=part.digest())
+        tags = [InputTag("mlflow.data.context", context), InputTag("alphalab.split", split)]
+        out.append(DatasetInput(dataset._to_mlflow_entity(), tags))
+    return out
+
+
 def describe(
     job: Job,
     data_params: dict[str, str],
@@ -175,6 +204,7 @@ def describe(
     *,
     test_baseline: float = math.nan,
     population: int = 1,
+    inputs: list | None = None,
     files: Callable[[Path], None] | None = None,
     final_metrics: dict[str, float] | None = None,
     final_tags: dict[str, str] | None = None,
@@ -190,7 +220,7 @@ def describe(
         tags[names.WARM_START] = params["warm_start"] = job.warm_start.run_id
     if population > 1:
         tags[names.POPULATION] = str(population)
-    record = RunRecord(job.label + run_name(spec), tags, params)
+    record = RunRecord(job.label + run_name(spec), tags, params, inputs=list(inputs or []))
     if outcome is None:
         return record
     learned = outcome.learned(spec.alpha)

@@ -21,7 +21,7 @@ from alphalab.config.spec import Alpha, RunSpec, TrackingSpec, flatten
 from alphalab.engine.context import SweepContext
 from alphalab.engine.outcome import FitOutcome, mean_outcome
 from alphalab.engine.population.run import Member, population_key
-from alphalab.engine.record import Job, WarmStart, describe, job_key
+from alphalab.engine.record import Job, WarmStart, dataset_inputs, describe, job_key
 from alphalab.tracking import names
 from alphalab.tracking.runs import RunRecord, RunWriter
 from alphalab.tracking.store import Tracker, tracker_for
@@ -196,7 +196,10 @@ def _run_population(
         return [result for job in jobs for result in _run_population([job], parent_id, on_trained)]
     size, data_params = len(members), data.params()
     writer = RunWriter(tracker, parent_id)
-    records = [describe(job, data_params, data.baseline, population=size) for job in jobs]
+    inputs = dataset_inputs(first, data)  # one set for the population: they share the data
+    records = [
+        describe(job, data_params, data.baseline, population=size, inputs=inputs) for job in jobs
+    ]
     writer.open(records)
     last = [sum(job.executions for job in jobs[: i + 1]) - 1 for i in range(len(jobs))]
     try:

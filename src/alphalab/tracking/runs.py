@@ -45,6 +45,7 @@ class RunRecord:
     metrics: list[tuple[str, float, int]] = field(default_factory=list)
     final_tags: dict[str, str] = field(default_factory=dict)
     files: Callable[[Path], None] | None = None
+    inputs: list = field(default_factory=list)  # MLflow DatasetInputs: the data it trained on
 
     def end_with(self, other: RunRecord) -> None:
         """Take the end of ``other`` (the same run, described after its fit)."""
@@ -81,8 +82,10 @@ class RunWriter:
     def open(self, children: list[RunRecord]) -> None:
         """Create every run RUNNING, with its tags and params."""
         if self.store is None:
+            if children:  # the first alone: it creates the datasets the others then find
+                self._open_one(children[0])
             with ThreadPoolExecutor(THREADS) as pool:
-                list(pool.map(self._open_one, children))
+                list(pool.map(self._open_one, children[1:]))
             return
         from mlflow.entities import LifecycleStage, SourceType
         from mlflow.utils.uri import append_to_uri_path
@@ -117,12 +120,74 @@ class RunWriter:
             )
             tags += [_row(child.run_id, k, v) for k, v in child_tags.items()]
             params += [_row(child.run_id, k[:KEY_CHARS], v) for k, v in child.params.items()]
-        self._insert({"runs": runs, "tags": tags, "params": params})
+        self._insert({"runs": runs, "tags": tags, "params": params, **self._inputs(children)})
+
+    def _inputs(self, children: list[RunRecord]) -> dict[str, list[dict]]:
+        """The rows MLflow's ``log_inputs`` writes: each dataset once per experiment (by name
+        and digest), and an input with its tags per run and dataset."""
+        from mlflow.store.tracking.dbmodels.models import SqlDataset
+
+        wanted = {(i.dataset.name, i.dataset.digest): i.dataset for c in children for i in c.inputs}
+        if not wanted:
+            return {}
+        experiment = int(self.tracker.experiment_id)
+        with self.store.ManagedSessionMaker() as session:
+            known = {
+                (d.name, d.digest): d.dataset_uuid
+                for d in session.query(SqlDataset)
+                .filter(SqlDataset.experiment_id == experiment)
+                .filter(SqlDataset.digest.in_([digest for _, digest in wanted]))
+            }
+        datasets, inputs, tags = [], [], []
+        for key, dataset in wanted.items():
+            if key not in known:
+                known[key] = uuid.uuid4().hex
+                datasets.append(
+                    {
+                        "dataset_uuid": known[key],
+                        "experiment_id": experiment,
+                        "name": dataset.name,
+                        "digest": dataset.digest,
+                        "dataset_source_type": dataset.source_type,
+                        "dataset_source": dataset.source,
+                        "dataset_schema": dataset.schema,
+                        "dataset_profile": dataset.profile,
+                    }
+                )
+        for child in children:
+            seen = set()
+            for given in child.inputs:
+                key = (given.dataset.name, given.dataset.digest)
+                if key in seen:  # MLflow keeps the first of two inputs of one dataset
+                    continue
+                seen.add(key)
+                input_uuid = uuid.uuid4().hex
+                inputs.append(
+                    {
+                        "input_uuid": input_uuid,
+                        "source_type": "DATASET",
+                        "source_id": known[key],
+                        "destination_type": "RUN",
+                        "destination_id": child.run_id,
+                        "step": 0,
+                    }
+                )
+                tags += [
+                    {"input_uuid": input_uuid, "name": t.key, "value": t.value} for t in given.tags
+                ]
+        return {"datasets": datasets, "inputs": inputs, "input_tags": tags}
 
     def _open_one(self, child: RunRecord) -> None:
         info = self.tracker.new_run(child.name, child.tags, self.parent_id)
         child.run_id, child.artifact_uri = info.run_id, info.artifact_uri
         self.tracker.log_params(child.run_id, child.params)
+        if child.inputs:
+            from mlflow.exceptions import MlflowException
+
+            try:
+                self.tracker.client.log_inputs(child.run_id, datasets=child.inputs)
+            except MlflowException:  # another process created the same dataset meanwhile
+                self.tracker.client.log_inputs(child.run_id, datasets=child.inputs)
 
     def close(self, children: list[RunRecord]) -> None:
         """Write every run's artifacts, log its metrics, final name and tags, and end it with
@@ -240,4 +305,13 @@ def _row(run_id: str, key: str, value: Any) -> dict:
 
 
 def _tables(models) -> list[type]:
-    return [models.SqlRun, models.SqlTag, models.SqlParam, models.SqlMetric, models.SqlLatestMetric]
+    return [
+        models.SqlRun,
+        models.SqlTag,
+        models.SqlParam,
+        models.SqlMetric,
+        models.SqlLatestMetric,
+        models.SqlDataset,
+        models.SqlInput,
+        models.SqlInputTag,
+    ]
