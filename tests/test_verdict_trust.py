@@ -37,6 +37,8 @@ def test_pure_noise_is_inconclusive_everywhere_the_verdict_goes(tmp_path):
     assert metrics["conclusive"] == 0.0
     best = min(metrics["best_fixed_val_loss"], metrics["best_trainable_val_loss"])
     assert best > 0.9 * metrics["baseline_val_loss"]
+    best = min(metrics["best_fixed_test_loss"], metrics["best_trainable_test_loss"])
+    assert best > 0.9 * metrics["test_baseline_loss"]  # on the test rows, the verdict's
     rows = read_comparison(tmp_path, parent)
     assert {float(r["baseline_val_loss"]) for r in rows} == {metrics["baseline_val_loss"]}
     assert {r["converged"] for r in rows} <= {"0", "1"}
@@ -49,7 +51,28 @@ def test_the_default_task_is_still_a_clear_win_for_the_learned_alpha(tmp_path):
     assert parent.data.tags["alphalab.verdict"] == "learned"
     assert parent.data.metrics["conclusive"] == 1.0
     assert parent.data.metrics["unconverged_runs"] == 0
-    assert "\nLearned alpha wins: " in result.stdout
+    assert "\nLearned alpha wins: test loss" in result.stdout
+    m = parent.data.metrics
+    assert m["best_trainable_test_loss"] < m["best_fixed_test_loss"]
+    # each arm's chosen model, logged on the parent in MLflow's Keras flavour
+    import mlflow
+    import numpy as np
+
+    import alphalab.layers  # noqa: F401 - registers alphalab's Keras objects
+
+    mlflow.set_tracking_uri(store_uri(tmp_path))
+    models = mlflow.search_logged_models(
+        experiment_ids=[parent.info.experiment_id], output_format="list"
+    )
+    assert {model.name for model in models} == {"selected-fixed", "selected-learned"}
+    assert {model.source_run_id for model in models} == {parent.info.run_id}
+    learned = next(model for model in models if model.name == "selected-learned")
+    keras_model = mlflow.keras.load_model(f"models:/{learned.model_id}")
+    x = np.linspace(0, 6, 5, dtype="float32").reshape(-1, 1)
+    predicted = mlflow.pyfunc.load_model(f"models:/{learned.model_id}").predict(x)
+    if isinstance(predicted, np.ndarray) and predicted.shape == ():  # pyfunc wraps the dict
+        predicted = predicted.item()
+    np.testing.assert_allclose(predicted["real"], keras_model.predict(x, verbose=0)["real"])
 
 
 REFINED = [

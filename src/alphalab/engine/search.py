@@ -19,7 +19,7 @@ from alphalab.engine import distributed
 from alphalab.engine.outcome import FitOutcome
 from alphalab.engine.record import Job, WarmStart, run_params
 from alphalab.engine.runs import run_jobs
-from alphalab.results.compare import record_comparison
+from alphalab.results.compare import log_selected_models, record_comparison
 from alphalab.tracking import names
 from alphalab.tracking.parent import ParentRun
 from alphalab.tracking.store import Tracker, sqlite_path, tracker_for
@@ -237,6 +237,7 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
             run_jobs([reference], parent_id=parent.run_id)  # no new trial: it still runs once
         new_trials = trainer.new
         comparison = record_comparison(tracker, parent.run_id, wall_seconds=time.time() - started)
+        log_selected_models(tracker, parent.run_id, comparison)
         print(comparison.console(), flush=True)
         print(f"({new_trials} new trial(s) this session)", flush=True)
         print(f"MLflow: parent run {parent.run_id} in {tracker.uri}", flush=True)

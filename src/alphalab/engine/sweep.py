@@ -20,7 +20,7 @@ from alphalab.config.spec import RunSpec, SweepSpec
 from alphalab.engine.context import SweepContext
 from alphalab.engine.refine import refine
 from alphalab.engine.runs import record_rejected
-from alphalab.results.compare import record_comparison
+from alphalab.results.compare import log_selected_models, record_comparison
 from alphalab.results.render import Comparison
 from alphalab.tracking.parent import ParentRun
 from alphalab.tracking.store import Tracker
@@ -79,6 +79,7 @@ class SweepSession:
                 refine(self.parent, self.spec.refine, self.context, spec_of_run)
             wall = time.time() - self.started
             comparison = record_comparison(tracker, self.parent.run_id, wall_seconds=wall)
+            log_selected_models(tracker, self.parent.run_id, comparison)
             print(comparison.console(), flush=True)
             print(f"MLflow: parent run {self.parent.run_id} in {tracker.uri}", flush=True)
             self.parent.close(Status.FINISHED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import tempfile
 from pathlib import Path
@@ -52,6 +53,11 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
             draw=lambda path: plot_trials(search, trajectories(tracker, learned), path),
             outcome=search.outcome,
             reasons=search.trust.reasons,
+            selected={
+                label: row
+                for label, row in (("fixed", search.best), ("trainable", reference))
+                if row is not None and row.ok
+            },
         )
     rows = latest_rows(children)
     tolerance = float(parent.data.params["base.sweep.basin_tolerance"])
@@ -70,6 +76,10 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         draw=lambda path: plot_landscape(summary, trajectories(tracker, rows), path),
         outcome=summary.outcome,
         reasons=summary.trust.reasons,
+        selected={  # each arm's choice with the lowest validation loss over seeds and folds
+            arm: min(result.picks.values(), key=lambda r: r.final_val_loss)
+            for arm, result in summary.arms.items()
+        },
     )
 
 
@@ -96,6 +106,51 @@ def record_comparison(tracker: Tracker, parent_id: str, wall_seconds: float) -> 
         tags[names.INCONCLUSIVE] = "; ".join(comparison.reasons)
     tracker.set_tags(parent_id, tags)
     return comparison
+
+
+def log_selected_models(tracker: Tracker, parent_id: str, comparison: Comparison) -> list[str]:
+    """Each arm's chosen run's ``model.keras`` as an MLflow Keras model logged on the parent
+    (``selected-<arm>``: loadable with ``mlflow.keras.load_model`` and ``mlflow.pyfunc``, ready
+    for the Model Registry); returns the models' URIs."""
+    import keras
+    import mlflow
+    import numpy as np
+    import tensorflow as tf
+    from mlflow.models import Model, infer_signature
+
+    import alphalab.layers  # noqa: F401 - registers alphalab's Keras objects for loading
+    from alphalab import formulas
+
+    requirements = [f"keras=={keras.__version__}", f"tensorflow=={tf.__version__}", "alphalab"]
+    previous, uris = mlflow.get_tracking_uri(), []
+    mlflow.set_tracking_uri(tracker.uri)
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)  # pip's version
+    try:
+        mlflow.set_experiment(experiment_id=tracker.experiment_id)  # where the models go
+        with tempfile.TemporaryDirectory(prefix="alphalab-models-") as tmp:
+            for arm, row in comparison.selected.items():
+                run = tracker.client.get_run(row.run_id)
+                formula = run.data.params.get("formula", "")
+                if "." in formula:  # a user's formula must be registered before loading
+                    formulas.resolve(formula)
+                local = tracker.client.download_artifacts(row.run_id, names.MODEL, f"{tmp}/{arm}")
+                model = keras.saving.load_model(local, safe_mode=True)
+                example = np.zeros((2, *model.inputs[0].shape[1:]), "float32")
+                signature = infer_signature(example, model.predict(example, verbose=0))
+                info = Model.log(
+                    artifact_path=None,
+                    name=f"selected-{arm}",
+                    flavor=mlflow.keras,
+                    model=model,
+                    run_id=parent_id,
+                    signature=signature,
+                    pip_requirements=requirements,
+                    tags={"alphalab.arm": str(arm), "alphalab.source_run": row.run_id},
+                )
+                uris.append(info.model_uri)
+    finally:
+        mlflow.set_tracking_uri(previous)
+    return uris
 
 
 class NotFound(LookupError):

@@ -6,7 +6,7 @@ import csv
 import io
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alphalab.config.names import Arm, Kind, learns
@@ -191,6 +191,7 @@ class Comparison:
     draw: Callable[[Path], object]  # writes the plot to a path
     outcome: str  # learned | fixed | tie | inconclusive
     reasons: list[str]  # why it is inconclusive, if it is
+    selected: dict[str, Row] = field(default_factory=dict)  # each arm's chosen run, by arm
 
     def console(self) -> str:
         """The terminal's version: title, table, headline and verdict."""
