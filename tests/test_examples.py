@@ -38,7 +38,8 @@ def test_the_sunspots_sweep_runs_with_its_own_builder_and_loader(tmp_path):
     assert parent.info.run_name.startswith("sunspots-")
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     kinds = sorted(c.data.tags["alphalab.kind"] for c in children)
-    assert kinds == ["refine", "run", "run", "run", "run"]
+    # the refinement, and the fixed and learned arms' choices trained on as long (equal budgets)
+    assert kinds == ["continue", "continue", "refine", "run", "run", "run", "run"]
     for child in children:
         assert child.info.status == "FINISHED"
         assert child.data.params["model.builder"] == "examples.sunspots.model.build"
@@ -50,7 +51,7 @@ def test_the_sunspots_sweep_runs_with_its_own_builder_and_loader(tmp_path):
     weights = json.loads(Path(local).read_text())
     assert {"gain/kernel", "trend/kernel", "trend/bias"} <= set(weights)
     verdict, m = parent.data.tags["alphalab.verdict"], parent.data.metrics
-    fixed, learned = m["best_fixed_val_loss"], m["best_trainable_val_loss"]
+    fixed, learned = m["best_fixed_test_loss"], m["best_trainable_test_loss"]  # the verdict's
     if verdict == "inconclusive":
         assert m["conclusive"] == 0 and parent.data.tags["alphalab.inconclusive"]
     else:

@@ -145,8 +145,8 @@ def test_console_prints_progress_table_and_a_seed_aware_verdict(two_seed_sweep):
     assert "[ 16/16]" in out and "left" in out
     assert "approach" in out and "learned α" in out
     assert "mean val_loss" in out  # the per-grid-point aggregate over seeds
-    assert "Over 2 seeds (mean ± 95% CI)" in out
-    assert "seed-to-seed noise" in out
+    assert "Paired over 2 seed x fold units" in out and "paired t-test" in out
+    assert "than the noise" in out
     assert "Cost:" in out and "wall time" in out
 
 

@@ -112,10 +112,12 @@ def fit_on(
 ):
     """Call ``fit_method`` (a model's ``fit``) on the cached pipelines of ``train`` (shuffled
     from ``seed``) and ``validation``; ``with_validation_batches``: every training batch comes
-    paired with a validation batch (drawn in turn, reshuffled every pass), for a tuned alpha."""
+    paired with a validation batch (in one order shuffled from ``seed``, cycled), for a tuned
+    alpha."""
     batches = dataset(train, batch_size, stacked, shuffle_seed=seed)
-    if with_validation_batches:
-        cycled = dataset(validation, batch_size, stacked, shuffle_seed=seed + 1).repeat()
+    if with_validation_batches:  # one seeded order, cycled: no shuffle state between fits
+        order = np.random.default_rng(seed + 1).permutation(len(validation.x))
+        cycled = dataset(validation.take(order), batch_size, stacked).repeat()
         batches = tf.data.Dataset.zip((batches, cycled))
     return fit_method(
         batches,

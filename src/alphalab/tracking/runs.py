@@ -23,6 +23,7 @@ from typing import Any
 
 from alphalab.config.names import Status
 from alphalab.tracking import names
+from alphalab.tracking.inputs import input_rows
 from alphalab.tracking.store import KEY_CHARS, Tracker, to_param
 
 BULK_MLFLOW = "3.17."  # the MLflow whose tables the bulk path writes (rows checked by tests)
@@ -120,62 +121,14 @@ class RunWriter:
             )
             tags += [_row(child.run_id, k, v) for k, v in child_tags.items()]
             params += [_row(child.run_id, k[:KEY_CHARS], v) for k, v in child.params.items()]
-        self._insert({"runs": runs, "tags": tags, "params": params, **self._inputs(children)})
-
-    def _inputs(self, children: list[RunRecord]) -> dict[str, list[dict]]:
-        """The rows MLflow's ``log_inputs`` writes: each dataset once per experiment (by name
-        and digest), and an input with its tags per run and dataset."""
-        from mlflow.store.tracking.dbmodels.models import SqlDataset
-
-        wanted = {(i.dataset.name, i.dataset.digest): i.dataset for c in children for i in c.inputs}
-        if not wanted:
-            return {}
-        experiment = int(self.tracker.experiment_id)
-        with self.store.ManagedSessionMaker() as session:
-            known = {
-                (d.name, d.digest): d.dataset_uuid
-                for d in session.query(SqlDataset)
-                .filter(SqlDataset.experiment_id == experiment)
-                .filter(SqlDataset.digest.in_([digest for _, digest in wanted]))
+        self._insert(
+            {
+                "runs": runs,
+                "tags": tags,
+                "params": params,
+                **input_rows(self.store, self.tracker.experiment_id, children),
             }
-        datasets, inputs, tags = [], [], []
-        for key, dataset in wanted.items():
-            if key not in known:
-                known[key] = uuid.uuid4().hex
-                datasets.append(
-                    {
-                        "dataset_uuid": known[key],
-                        "experiment_id": experiment,
-                        "name": dataset.name,
-                        "digest": dataset.digest,
-                        "dataset_source_type": dataset.source_type,
-                        "dataset_source": dataset.source,
-                        "dataset_schema": dataset.schema,
-                        "dataset_profile": dataset.profile,
-                    }
-                )
-        for child in children:
-            seen = set()
-            for given in child.inputs:
-                key = (given.dataset.name, given.dataset.digest)
-                if key in seen:  # MLflow keeps the first of two inputs of one dataset
-                    continue
-                seen.add(key)
-                input_uuid = uuid.uuid4().hex
-                inputs.append(
-                    {
-                        "input_uuid": input_uuid,
-                        "source_type": "DATASET",
-                        "source_id": known[key],
-                        "destination_type": "RUN",
-                        "destination_id": child.run_id,
-                        "step": 0,
-                    }
-                )
-                tags += [
-                    {"input_uuid": input_uuid, "name": t.key, "value": t.value} for t in given.tags
-                ]
-        return {"datasets": datasets, "inputs": inputs, "input_tags": tags}
+        )
 
     def _open_one(self, child: RunRecord) -> None:
         info = self.tracker.new_run(child.name, child.tags, self.parent_id)

@@ -79,9 +79,11 @@ def compile_population(model: keras.Model, spec: RunSpec, total_steps: int) -> N
         total_steps,
         train.alpha_learning_rate,
     )
-    model.compile(
-        optimizer=chosen, steps_per_execution=train.steps_per_execution, jit_compile=False
-    )
+    # A tuned alpha's step (two forward passes under one persistent tape) inside Keras's
+    # multi-step loop came out differently from run to run here (about 1 in 4 fits, 1e-3
+    # relative): tuned populations run one step per call, which is deterministic.
+    steps = 1 if model.tunes else train.steps_per_execution
+    model.compile(optimizer=chosen, steps_per_execution=steps, jit_compile=False)
 
 
 def population_model(

@@ -1,0 +1,65 @@
+"""The dataset rows of many runs at once: what MLflow's ``log_inputs`` writes into its SQL tables
+(``datasets``, ``inputs``, ``input_tags``) for the MLflow version alphalab pins; the bulk writer
+(``tracking.runs``) inserts them with the runs. ``tests/test_children.py`` checks them against
+the client's rows."""
+
+from __future__ import annotations
+
+import uuid
+
+
+def input_rows(store, experiment_id: str, children: list) -> dict[str, list[dict]]:
+    """The rows MLflow's ``log_inputs`` writes for ``children`` (``RunRecord``s with their
+    ``inputs``) on the SQL ``store``: each dataset once per experiment (by name and digest),
+    and an input with its tags per run and dataset."""
+    from mlflow.store.tracking.dbmodels.models import SqlDataset
+
+    wanted = {(i.dataset.name, i.dataset.digest): i.dataset for c in children for i in c.inputs}
+    if not wanted:
+        return {}
+    experiment = int(experiment_id)
+    with store.ManagedSessionMaker() as session:
+        known = {
+            (d.name, d.digest): d.dataset_uuid
+            for d in session.query(SqlDataset)
+            .filter(SqlDataset.experiment_id == experiment)
+            .filter(SqlDataset.digest.in_([digest for _, digest in wanted]))
+        }
+    datasets, inputs, tags = [], [], []
+    for key, dataset in wanted.items():
+        if key not in known:
+            known[key] = uuid.uuid4().hex
+            datasets.append(
+                {
+                    "dataset_uuid": known[key],
+                    "experiment_id": experiment,
+                    "name": dataset.name,
+                    "digest": dataset.digest,
+                    "dataset_source_type": dataset.source_type,
+                    "dataset_source": dataset.source,
+                    "dataset_schema": dataset.schema,
+                    "dataset_profile": dataset.profile,
+                }
+            )
+    for child in children:
+        seen = set()
+        for given in child.inputs:
+            key = (given.dataset.name, given.dataset.digest)
+            if key in seen:  # MLflow keeps the first of two inputs of one dataset
+                continue
+            seen.add(key)
+            input_uuid = uuid.uuid4().hex
+            inputs.append(
+                {
+                    "input_uuid": input_uuid,
+                    "source_type": "DATASET",
+                    "source_id": known[key],
+                    "destination_type": "RUN",
+                    "destination_id": child.run_id,
+                    "step": 0,
+                }
+            )
+            tags += [
+                {"input_uuid": input_uuid, "name": t.key, "value": t.value} for t in given.tags
+            ]
+    return {"datasets": datasets, "inputs": inputs, "input_tags": tags}
