@@ -18,29 +18,35 @@ def input_rows(store, experiment_id: str, children: list) -> dict[str, list[dict
     if not wanted:
         return {}
     experiment = int(experiment_id)
-    with store.ManagedSessionMaker() as session:
-        known = {
-            (d.name, d.digest): d.dataset_uuid
-            for d in session.query(SqlDataset)
-            .filter(SqlDataset.experiment_id == experiment)
-            .filter(SqlDataset.digest.in_([digest for _, digest in wanted]))
+
+    def known() -> dict[tuple[str, str], str]:
+        with store.ManagedSessionMaker() as session:
+            return {
+                (d.name, d.digest): d.dataset_uuid
+                for d in session.query(SqlDataset)
+                .filter(SqlDataset.experiment_id == experiment)
+                .filter(SqlDataset.digest.in_([digest for _, digest in wanted]))
+            }
+
+    found = known()
+    missing = [
+        {
+            "dataset_uuid": uuid.uuid4().hex,
+            "experiment_id": experiment,
+            "name": dataset.name,
+            "digest": dataset.digest,
+            "dataset_source_type": dataset.source_type,
+            "dataset_source": dataset.source,
+            "dataset_schema": dataset.schema,
+            "dataset_profile": dataset.profile,
         }
-    datasets, inputs, tags = [], [], []
-    for key, dataset in wanted.items():
-        if key not in known:
-            known[key] = uuid.uuid4().hex
-            datasets.append(
-                {
-                    "dataset_uuid": known[key],
-                    "experiment_id": experiment,
-                    "name": dataset.name,
-                    "digest": dataset.digest,
-                    "dataset_source_type": dataset.source_type,
-                    "dataset_source": dataset.source,
-                    "dataset_schema": dataset.schema,
-                    "dataset_profile": dataset.profile,
-                }
-            )
+        for key, dataset in wanted.items()
+        if key not in found
+    ]
+    if missing:  # in a transaction of their own: another process may create the same meanwhile
+        _insert_new(store, missing)
+        found = known()
+    inputs, tags = [], []
     for child in children:
         seen = set()
         for given in child.inputs:
@@ -53,7 +59,7 @@ def input_rows(store, experiment_id: str, children: list) -> dict[str, list[dict
                 {
                     "input_uuid": input_uuid,
                     "source_type": "DATASET",
-                    "source_id": known[key],
+                    "source_id": found[key],
                     "destination_type": "RUN",
                     "destination_id": child.run_id,
                     "step": 0,
@@ -62,4 +68,23 @@ def input_rows(store, experiment_id: str, children: list) -> dict[str, list[dict
             tags += [
                 {"input_uuid": input_uuid, "name": t.key, "value": t.value} for t in given.tags
             ]
-    return {"datasets": datasets, "inputs": inputs, "input_tags": tags}
+    return {"inputs": inputs, "input_tags": tags}
+
+
+def _insert_new(store, rows: list[dict]) -> None:
+    """Insert datasets, skipping any another process inserted first (its unique key is the
+    experiment, name and digest)."""
+    from mlflow.store.tracking.dbmodels.models import SqlDataset
+
+    with store.ManagedSessionMaker(read_only=False) as session:
+        dialect = session.bind.dialect.name
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:  # another SQL database: as MLflow's client would, one at a time
+            from sqlalchemy import insert
+
+            session.execute(insert(SqlDataset), rows)
+            return
+        session.execute(insert(SqlDataset).on_conflict_do_nothing(), rows)
