@@ -17,6 +17,7 @@ from alphalab.config.spec import (
     Alpha,
     FormulaSpec,
     ModelSpec,
+    PruneSpec,
     RunSpec,
     SweepSpec,
     TaskSpec,
@@ -222,8 +223,26 @@ def run_spec(cfg: DictConfig) -> RunSpec:
         seed=r.integer("seed", minimum=0),
         tracking=tracking_spec(r),
         baseline_margin=baseline_margin(r),
+        prune=prune_spec(r),
         config=config,
     )
+
+
+def prune_spec(r: Reader) -> PruneSpec | None:
+    """``sweep.prune``, ``sweep.prune_eta`` and ``sweep.prune_grace`` (null: 10% of the epochs,
+    at least one); None when pruning is off."""
+    if r.get("sweep.prune") is None or not r.boolean("sweep.prune"):
+        return None
+    eta = r.integer("sweep.prune_eta", minimum=2)
+    epochs = r.integer("train.epochs", minimum=1)
+    if r.get("sweep.prune_grace") is None:
+        return PruneSpec(eta, max(1, round(0.1 * epochs)))
+    grace = r.integer("sweep.prune_grace", minimum=1)
+    if grace >= epochs:
+        raise ConfigError(
+            f"sweep.prune_grace: must be fewer than train.epochs ({epochs}), got {grace}"
+        )
+    return PruneSpec(eta, grace)
 
 
 def sweep_spec(cfg: DictConfig) -> SweepSpec:

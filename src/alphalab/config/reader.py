@@ -68,6 +68,13 @@ class Reader:
             raise ConfigError(f"{key}: must be at least {minimum}, got {value}")
         return value
 
+    def boolean(self, key: str) -> bool:
+        """true or false."""
+        value = self.get(key)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+
     def choice(self, key: str, options: tuple[str, ...]) -> str:
         """One of ``options``."""
         value = self.get(key)

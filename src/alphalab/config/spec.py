@@ -106,6 +106,23 @@ class TrackingSpec:
 
 
 @dataclass(frozen=True)
+class PruneSpec:
+    """Successive halving inside a population (``sweep.prune``): from epoch ``grace`` on, at
+    rungs ``grace * eta**k``, the worst ``1 - 1/eta`` of each arm's live members stop."""
+
+    eta: int = 3
+    grace: int = 1
+
+    def rungs(self, epochs: int) -> list[int]:
+        """The epochs (counted from 1) after which members are ranked, before ``epochs``."""
+        out, rung = [], self.grace
+        while rung < epochs:
+            out.append(rung)
+            rung *= self.eta
+        return out
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """Everything one training run needs, checked; ``config`` is the resolved config as plain
     data (recorded as params and ``config.yaml``)."""
@@ -119,6 +136,7 @@ class RunSpec:
     seed: int
     tracking: TrackingSpec
     baseline_margin: float = 0.0  # verdict.baseline_margin, checked here, used by the verdict
+    prune: PruneSpec | None = None  # sweep.prune: successive halving in its population
     config: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

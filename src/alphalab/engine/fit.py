@@ -99,6 +99,26 @@ def dataset(
     return ds.batch(batch_size).with_options(options)
 
 
+def pipelines(
+    train: TaskData,
+    validation: TaskData,
+    batch_size: int,
+    seed: int,
+    stacked: bool,
+    with_validation_batches: bool = False,
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """The training batches (shuffled from ``seed``: the same object fitted again goes on with
+    the next epoch's order) and the validation batches; ``with_validation_batches``: every
+    training batch comes paired with a validation batch (in one order shuffled from ``seed``,
+    cycled), for a tuned alpha."""
+    batches = dataset(train, batch_size, stacked, shuffle_seed=seed)
+    if with_validation_batches:  # one seeded order, cycled: no shuffle state between fits
+        order = np.random.default_rng(seed + 1).permutation(len(validation.x))
+        cycled = dataset(validation.take(order), batch_size, stacked).repeat()
+        batches = tf.data.Dataset.zip((batches, cycled))
+    return batches, dataset(validation, batch_size, stacked)
+
+
 def fit_on(
     fit_method,
     train: TaskData,
@@ -110,18 +130,14 @@ def fit_on(
     with_validation_batches: bool = False,
     **extra,
 ):
-    """Call ``fit_method`` (a model's ``fit``) on the cached pipelines of ``train`` (shuffled
-    from ``seed``) and ``validation``; ``with_validation_batches``: every training batch comes
-    paired with a validation batch (in one order shuffled from ``seed``, cycled), for a tuned
-    alpha."""
-    batches = dataset(train, batch_size, stacked, shuffle_seed=seed)
-    if with_validation_batches:  # one seeded order, cycled: no shuffle state between fits
-        order = np.random.default_rng(seed + 1).permutation(len(validation.x))
-        cycled = dataset(validation.take(order), batch_size, stacked).repeat()
-        batches = tf.data.Dataset.zip((batches, cycled))
+    """Call ``fit_method`` (a model's ``fit``) on the cached ``pipelines`` of ``train`` and
+    ``validation``."""
+    batches, validation_batches = pipelines(
+        train, validation, batch_size, seed, stacked, with_validation_batches
+    )
     return fit_method(
         batches,
-        validation_data=dataset(validation, batch_size, stacked),
+        validation_data=validation_batches,
         epochs=epochs,
         shuffle=False,  # the dataset shuffles itself, from the seed
         verbose=0,

@@ -26,6 +26,7 @@ class FitOutcome:
     weights: dict[str, np.ndarray] | None = None  # by the single-run model's weight paths
     optimizer: list[np.ndarray] | None = None  # the single-run optimizer's variables, in order
     test_loss: float = math.nan  # on the test rows, with the weights the fit ended with
+    pruned_at: int | None = None  # the epochs it trained before a rung stopped it (None: not)
 
     def last(self, key: str) -> float:
         """The last epoch's value of ``key`` (nan if never recorded)."""

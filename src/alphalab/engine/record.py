@@ -234,6 +234,8 @@ def describe(
         ]
     record.metrics += [(key, value, 0) for key, value in (final_metrics or {}).items()]
     record.final_tags = dict(final_tags or {})
+    if outcome.pruned_at is not None:
+        record.final_tags[names.PRUNED] = str(outcome.pruned_at)
     if outcome.crash:
         record.status, record.error = Status.FAILED, outcome.crash
     elif outcome.error:

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from alphalab.config import one_line
-from alphalab.config.names import Kind, Status
+from alphalab.config.names import Kind, Status, arm_of
 from alphalab.config.spec import Alpha, RunSpec, TrackingSpec, flatten
 from alphalab.engine.context import SweepContext
 from alphalab.engine.outcome import FitOutcome, mean_outcome
@@ -186,10 +186,12 @@ def _run_population(
     keras.utils.set_random_seed(first.seed)
     data = prepare_data(first)
     members = [
-        Member(job.spec, init_seed=job.spec.seed + execution)
+        Member(job.spec, job.spec.seed + execution, arm_of(job.spec.approach, job.kind))
         for job in jobs
         for execution in range(job.executions)
     ]
+    # Only a sweep's own jobs are pruned: refinements and trials keep their whole budget.
+    prune = first.prune if all(job.kind == Kind.RUN for job in jobs) else None
     try:
         population = Population(members, data)
     except SharingRefused:  # a member's own losses would not stay its own: each alone
@@ -206,7 +208,7 @@ def _run_population(
         population.start_from(
             {last[i]: job.warm_start.weights for i, job in enumerate(jobs) if job.warm_start}
         )
-        trained = population.fit()
+        trained = population.fit(prune)
         outcomes = [
             mean_outcome(trained.outcomes[last[i] - job.executions + 1 : last[i] + 1])
             for i, job in enumerate(jobs)

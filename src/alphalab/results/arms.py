@@ -85,9 +85,9 @@ class ArmResult:
 
 
 def arm_results(rows: list[Row]) -> dict[Arm, ArmResult]:
-    """Every arm present: in each unit, its run with the lowest validation loss. Where a unit's
-    choice was trained on as long again (kind ``continue``: equal budgets), the continued run
-    stands for it."""
+    """Every arm present: in each unit, its run with the lowest validation loss (one that
+    trained its whole budget before any a rung pruned). Where a unit's choice was trained on as
+    long again (kind ``continue``: equal budgets), the continued run stands for it."""
     out: dict[Arm, ArmResult] = {}
     continued = {(row.arm, unit_of(row)) for row in rows if row.ok and row.kind == Kind.CONTINUE}
     for row in rows:
@@ -96,9 +96,14 @@ def arm_results(rows: list[Row]) -> dict[Arm, ArmResult]:
         result = out.setdefault(row.arm, ArmResult(row.arm))
         unit = unit_of(row)
         chosen = result.picks.get(unit)
-        if chosen is None or row.final_val_loss < chosen.final_val_loss:
+        if chosen is None or _ranked(row) < _ranked(chosen):
             result.picks[unit] = row
     return out
+
+
+def _ranked(row: Row) -> tuple[bool, float]:
+    """How a selection orders runs: whole budgets first, then by validation loss."""
+    return (row.pruned is not None, row.final_val_loss)
 
 
 @dataclass

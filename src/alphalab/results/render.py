@@ -37,6 +37,7 @@ CSV_COLUMNS = (
     "final_test_loss",
     "test_baseline_loss",
     "fold",
+    "pruned_after_epoch",
 )
 
 
@@ -69,7 +70,8 @@ def table(summary: Summary) -> str:
             if not learns(row.approach) or not row.ok
             else (" *" if summary.in_basin.get(row.run_id) else "")
         )
-        loss = loss_text(row.final_val_loss) + ("†" if row.ok and row.converged is False else "")
+        mark = "†" if row.ok and row.converged is False and row.pruned is None else ""
+        loss = loss_text(row.final_val_loss) + ("‡" if row.pruned is not None else mark)
         label = Arm.REFINED if row.arm == Arm.REFINED else row.approach
         if row.kind == Kind.CONTINUE:
             label = f"{row.approach}+"  # trained on as long again
@@ -84,8 +86,10 @@ def table(summary: Summary) -> str:
         lines.append(f"... and {count} more {arm} runs (every run is in comparison.csv)")
     if summary.in_basin:
         lines.append("* learned alpha in the best basin")
-    if any(row.ok and row.converged is False for row in summary.rows):
+    if any(row.ok and row.converged is False and row.pruned is None for row in summary.rows):
         lines.append("† not converged: the validation loss was still falling at the end")
+    if any(row.pruned is not None for row in summary.rows):
+        lines.append("‡ pruned: stopped at a rung of sweep.prune (its last val_loss)")
     if math.isfinite(summary.trust.baseline):
         rows = summary.trust.rows
         lines.append(
@@ -152,6 +156,7 @@ def comparison_csv(rows: list[Row]) -> str:
                 r.test_loss,
                 r.test_baseline,
                 "" if r.fold is None else r.fold,
+                "" if r.pruned is None else r.pruned,
             ]
         )
     return out.getvalue()

@@ -36,6 +36,7 @@ class Row:
     epochs: int = 0  # epochs it trained itself
     warm_start: str = ""  # the run whose weights it started from (a refinement)
     kind: str = "run"  # alphalab.kind: run, refine, continue, trial, reference
+    pruned: int | None = None  # the epochs it trained before a rung stopped it (None: not)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +87,7 @@ def row_from_run(run) -> Row:
         epochs=int(_float(metrics, names.EPOCHS_RUN, 0)),
         warm_start=params.get("warm_start", ""),
         kind=tags.get(names.KIND, Kind.RUN),
+        pruned=int(tags[names.PRUNED]) if names.PRUNED in tags else None,
     )
 
 

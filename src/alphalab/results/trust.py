@@ -48,6 +48,7 @@ class Trust:
         if self.finished:
             out.append(
                 f"Convergence: {self.finished - self.unconverged} of {self.finished} finished runs "
+                "that trained their whole budget "
                 "had converged (over the last 10% of their learning-rate budget, validation loss "
                 "fell by at most 2% and a learned alpha moved by at most 1%)."
             )
@@ -76,11 +77,12 @@ def assess(rows: list[Row], best: dict[str, float], margin: float, on_test: bool
     own = [row.test_baseline if on_test else row.baseline for row in finished]
     baselines = [value for value in own if math.isfinite(value)]
     baseline = statistics.fmean(baselines) if baselines else math.nan
-    unconverged = sum(1 for row in finished if row.converged is False)
+    whole = [row for row in finished if row.pruned is None]  # a pruned run stopped by design
+    unconverged = sum(1 for row in whole if row.converged is False)
     on_val = [row.baseline for row in finished if math.isfinite(row.baseline)]
     val_baseline = statistics.fmean(on_val) if on_val else math.nan
     trust = Trust(
-        baseline, margin, len(finished), unconverged, on_test=on_test, val_baseline=val_baseline
+        baseline, margin, len(whole), unconverged, on_test=on_test, val_baseline=val_baseline
     )
     if baselines and not baseline > 0:
         trust.reasons.append(
@@ -91,8 +93,8 @@ def assess(rows: list[Row], best: dict[str, float], margin: float, on_test: bool
             f"no approach beats the baseline (predicting the training mean, {trust.rows} loss "
             f"{baseline:.4g}) by {margin:.0%}"
         )
-    if finished and unconverged > len(finished) / 2:
+    if whole and unconverged > len(whole) / 2:
         trust.reasons.append(
-            f"{unconverged} of {len(finished)} runs had not converged (train longer: train.epochs)"
+            f"{unconverged} of {len(whole)} runs had not converged (train longer: train.epochs)"
         )
     return trust

@@ -132,7 +132,12 @@ def summarize(
         center = best_trainable.learned
         radius = basin_tolerance * max(1.0, abs(complex(*center)))
         for row in rows:
-            if row.approach == Approach.TRAINABLE and row.ok and row.kind != Kind.CONTINUE:
+            if (
+                row.approach == Approach.TRAINABLE
+                and row.ok
+                and row.kind != Kind.CONTINUE
+                and row.pruned is None  # a pruned run stopped before it could arrive
+            ):
                 in_basin[row.run_id] = row.learned.distance(center) <= radius
     arms = arm_results(rows)
     order = contenders(arms)
@@ -249,8 +254,31 @@ def _verdict(s: Summary) -> tuple[str, list[str]]:
     lines = _arm_lines(s) + s.trust.lines(scored)
     lines += truth_and_failures(s.true_alpha, s.rows, "run")
     lines.append(_cost_line(s))
+    pruning = _pruning_line(s)
+    if pruning:
+        lines.append(pruning)
     lines.append(_noise_line(s))
     return qualified(_face_value(s), s.trust), lines
+
+
+def _pruning_line(s: Summary) -> str:
+    """How many runs of each arm a rung stopped, and after which epochs (None: no pruning)."""
+    pruned = [row for row in s.rows if row.pruned is not None]
+    if not pruned:
+        return ""
+    parts = []
+    for arm in Arm:
+        mine = [row for row in s.rows if row.arm == arm and row.kind == Kind.RUN]
+        stopped = sorted({row.pruned for row in pruned if row.arm == arm})
+        if mine:
+            count = sum(1 for row in pruned if row.arm == arm)
+            at = f" (after epoch {', '.join(map(str, stopped))})" if stopped else ""
+            parts.append(f"{arm} {count} of {len(mine)}{at}")
+    return (
+        "Pruned (sweep.prune, successive halving on validation rows within each arm, seed and "
+        f"fold): {'; '.join(parts)}; pruned runs are FINISHED with tag alphalab.pruned and are "
+        "not selected while a run of their arm trained its whole budget."
+    )
 
 
 def _cost_line(s: Summary) -> str:

@@ -5,6 +5,7 @@ ERROR = "alphalab.error"
 KIND = "alphalab.kind"  # run | sweep | search | trial | reference
 JOB_KEY = "alphalab.job_key"
 POPULATION = "alphalab.population"  # trained in a population of this many members
+PRUNED = "alphalab.pruned"  # the epochs a pruned run trained before a rung stopped it
 WARM_START = "alphalab.warm_start"  # the run whose weights a refinement started from
 SWEEP_NAME = "alphalab.sweep_name"
 APPROACH = "alphalab.approach"

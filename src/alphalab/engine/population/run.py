@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alphalab.config.names import Approach
-from alphalab.config.spec import RunSpec
+from alphalab.config.spec import PruneSpec, RunSpec
 from alphalab.engine.outcome import FitOutcome
 
 # Members in this order: the vectorised alpha layer holds learned, then tuned, then fixed alphas.
@@ -31,6 +31,7 @@ class Member:
 
     spec: RunSpec
     init_seed: int | None = None  # None: the run's seed
+    group: str = ""  # pruning ranks members within their group (an arm)
 
 
 @dataclass
@@ -53,25 +54,35 @@ class Population:
     def __init__(self, members: list[Member], data):
         """Build the model for ``data`` (``engine.fit.PreparedData``); a ConfigError when the
         members' model cannot be built; ``SharingRefused`` when they cannot share one."""
-        from alphalab.engine.population.compiled import population_model
         from alphalab.engine.population.export import RunFiles
-        from alphalab.engine.population.train import Members
 
         self.data = data
         self.order = sorted(
             range(len(members)), key=lambda k: ORDER.index(members[k].spec.approach)
         )
         ordered = [members[k] for k in self.order]
-        specs = [m.spec for m in ordered]
-        first = specs[0]
+        self.specs = [m.spec for m in ordered]
+        self.seeds = [m.spec.seed if m.init_seed is None else m.init_seed for m in ordered]
+        self.groups = [m.group for m in ordered]
+        self.first = self.specs[0]
+        self.steps = self.first.train.total_steps(len(data.train.x))
+        self.files = RunFiles(data.train.input_shape, data.train.has_imag)
+        self.narrow(list(range(len(ordered))))
+
+    def narrow(self, positions: list[int]) -> None:
+        """Build the model of the members at ``positions`` (of the population's order), in the
+        state a fresh build would have: the whole population at first, the survivors of a rung
+        when pruning."""
+        from alphalab.engine.population.compiled import population_model
+        from alphalab.engine.population.train import Members
+
+        data = self.data
+        specs = [self.specs[k] for k in positions]
         shape, has_imag = data.train.input_shape, data.train.has_imag
-        self.steps = first.train.total_steps(len(data.train.x))
-        seeds = [m.spec.seed if m.init_seed is None else m.init_seed for m in ordered]
+        seeds = [self.seeds[k] for k in positions]
         self.model, built = population_model(specs, shape, has_imag, self.steps, seeds)
-        self.files = RunFiles(shape, has_imag)
         layouts = [self.files.template(spec, self.steps).layout for spec in specs]
         self.members = Members(self.model, specs, built, layouts)
-        self.first = first
 
     def start_from(self, starts: dict[int, dict[str, list]]) -> None:
         """Start members (by their index as given) from other runs' weights, every weight but
@@ -80,11 +91,12 @@ class Population:
         if starts:
             self.members.warm_start({position[k]: weights for k, weights in starts.items()})
 
-    def fit(self) -> Trained:
-        """One fit for all; the outcomes in the order the members were given."""
+    def fit(self, prune: PruneSpec | None = None) -> Trained:
+        """One fit for all (with ``prune``, successive halving within each member's group);
+        the outcomes in the order the members were given."""
         from alphalab.engine.population.train import fit_population
 
-        outcomes = fit_population(self.model, self.members, self.data, self.first)
+        outcomes = fit_population(self, prune, self.groups)
         given = [FitOutcome()] * len(outcomes)
         for position, k in enumerate(self.order):
             given[k] = outcomes[position]

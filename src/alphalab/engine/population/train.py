@@ -5,6 +5,7 @@ at that epoch."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import keras
@@ -12,8 +13,8 @@ import numpy as np
 from keras import ops
 
 from alphalab.config.names import learns
-from alphalab.config.spec import RunSpec
-from alphalab.engine.fit import PreparedData, dataset, fit_on, nothing_to_train_is_fine
+from alphalab.config.spec import PruneSpec, RunSpec
+from alphalab.engine.fit import dataset, nothing_to_train_is_fine, pipelines
 from alphalab.engine.outcome import FitOutcome, nonfinite
 from alphalab.engine.population.export import Layout, slot_lists
 from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, alpha_of
@@ -96,7 +97,7 @@ class Members:
     def warm_start(self, starts: dict[int, dict[str, list]]) -> None:
         """Give members their starting weights (``{member: {single-run path: value}}``); a
         ValueError when the shapes do not match the member's model."""
-        changed: dict[int, tuple] = {}
+        changes = _Changes()
         for k, weights in starts.items():
             position = {path: i for i, path in enumerate(self.layouts[k].paths)}
             for path, given in weights.items():
@@ -104,30 +105,68 @@ class Members:
                     continue  # alpha starts where the run says
                 if path not in position:
                     raise ValueError(f"the start has a weight {path} the model does not have")
-                variable, row = self.locations[k][position[path]]
-                if id(variable) not in changed:
-                    changed[id(variable)] = (variable, ops.convert_to_numpy(variable).copy())
-                whole = changed[id(variable)][1]
-                target = whole if row is None else whole[row]
-                given = np.asarray(given, dtype=whole.dtype)
-                if target.shape != given.shape:
-                    raise ValueError(f"{path} has shape {target.shape}, the start {given.shape}")
-                if row is None:
-                    whole[...] = given
-                else:
-                    whole[row] = given
-        for variable, whole in changed.values():
+                changes.put(*self.locations[k][position[path]], given, path)
+        changes.assign()
+
+    def restore(self, states: dict[int, tuple[dict, list]]) -> None:
+        """Put members where ``snapshot`` found them (``{member: (weights, optimizer state)}``,
+        as another population's members): every weight, alpha's too, and the optimizer's
+        slots and counters, so that training goes on as if never interrupted."""
+        optimizer = self.model.optimizer
+        if not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        slots = slot_lists(optimizer)
+        own = {variable.name: variable for variable in optimizer.variables}
+        changes = _Changes()
+        for k, (weights, state) in states.items():
+            layout, located = self.layouts[k], self.locations[k]
+            for i, path in enumerate(layout.paths):
+                changes.put(*located[i], weights[path], path)
+            position = {path: i for i, path in enumerate(layout.paths)}
+            for slot, value in zip(layout.slots, state, strict=True):
+                if slot.attribute is None:
+                    changes.put(own[slot.name], None, value, slot.name)
+                    continue
+                variable, row = located[position[layout.trained_path[slot.index]]]
+                index = optimizer._get_variable_index(variable)
+                changes.put(slots[slot.attribute][index], row, value, slot.name)
+        changes.assign()
+
+
+class _Changes:
+    """New values for whole variables or members' rows of them, assigned at once."""
+
+    def __init__(self):
+        self.values: dict[int, tuple] = {}
+
+    def put(self, variable, row: int | None, value, name: str) -> None:
+        """``value`` for ``variable`` (``row`` None) or its row ``row``; a ValueError when
+        the shapes differ."""
+        if id(variable) not in self.values:
+            self.values[id(variable)] = (variable, ops.convert_to_numpy(variable).copy())
+        whole = self.values[id(variable)][1]
+        target = whole if row is None else whole[row]
+        value = np.asarray(value, dtype=whole.dtype)
+        if target.shape != value.shape:
+            raise ValueError(f"{name} has shape {target.shape}, the start {value.shape}")
+        if row is None:
+            whole[...] = value
+        else:
+            whole[row] = value
+
+    def assign(self) -> None:
+        for variable, whole in self.values.values():
             variable.assign(whole)
 
 
 class MemberRecorder(keras.callbacks.Callback):
-    """Per-member epochs; a member whose value is not finite stops there (its snapshot is taken
-    at that epoch), and the fit stops once every member has."""
+    """Per-member epochs into ``outcomes`` (one per member of ``members``, in order); a member
+    whose value is not finite stops there (its snapshot is taken at that epoch), and the fit
+    stops once every member has."""
 
-    def __init__(self, members: Members):
+    def __init__(self, members: Members, outcomes: list[FitOutcome]):
         super().__init__()
-        self.members = members
-        self.outcomes = [FitOutcome() for _ in members.members]
+        self.members, self.outcomes = members, outcomes
 
     def on_epoch_end(self, epoch, logs=None):
         """Record every live member's epoch; stop one whose value is not finite."""
@@ -151,39 +190,94 @@ class MemberRecorder(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def fit_population(
-    model: keras.Model, members: Members, data: PreparedData, spec: RunSpec
-) -> list[FitOutcome]:
-    """Fit on the members' common data, batches in their single runs' order; returns each
-    member's outcome, its ``seconds`` its share of the fit."""
-    recorder = MemberRecorder(members)
+def fit_population(population, prune: PruneSpec | None, groups: list) -> list[FitOutcome]:
+    """Fit ``population`` (``run.Population``) on its members' common data, batches in their
+    single runs' order; returns each member's outcome (in the population's order), its
+    ``seconds`` its share of the fit. With ``prune``, after each rung's epoch the worst of each
+    group's live members stop (``rank``) and the rest train on as a smaller population, from
+    exactly where they were."""
+    data, spec = population.data, population.first
     stacked = spec.output == "stacked"
-    if not model.optimizer.built:  # as after a single run's fit: every slot exists
-        model.optimizer.build(model.trainable_variables)
-    start = time.perf_counter()
-    with nothing_to_train_is_fine():
-        fit_on(
-            model.fit,
-            data.train,
-            data.validation,
-            spec.train.batch_size,
-            spec.train.epochs,
-            spec.seed,
-            stacked,
-            with_validation_batches=model.tunes,
-            callbacks=[recorder],
-        )
-    share = (time.perf_counter() - start) / len(recorder.outcomes)
-    if data.test is not None:  # scored once, at the end, on rows the fit never saw
+    batches, validation = pipelines(
+        data.train,
+        data.validation,
+        spec.train.batch_size,
+        spec.seed,
+        stacked,
+        with_validation_batches=population.model.tunes,
+    )
+    outcomes = [FitOutcome(seconds=0.0) for _ in population.members.members]
+    live = list(range(len(outcomes)))  # the members training now, by position
+    epochs = spec.train.epochs
+    rungs = prune.rungs(epochs) if prune and max(map(groups.count, groups)) > 1 else []
+    begun = 0
+    for end in [*rungs, epochs]:
+        model, members = population.model, population.members
+        recorder = MemberRecorder(members, [outcomes[k] for k in live])
+        if not model.optimizer.built:  # as after a single run's fit: every slot exists
+            model.optimizer.build(model.trainable_variables)
+        start = time.perf_counter()
         with nothing_to_train_is_fine():
-            logs = model.evaluate(
-                dataset(data.test, spec.train.batch_size, stacked), verbose=0, return_dict=True
+            model.fit(
+                batches,
+                validation_data=validation,
+                initial_epoch=begun,
+                epochs=end,
+                shuffle=False,  # the dataset shuffles itself, from the seed
+                verbose=0,
+                callbacks=[recorder],
             )
-        for outcome, loss in zip(recorder.outcomes, np.asarray(logs["member_loss"]), strict=True):
-            outcome.test_loss = float(loss)
-    live = [k for k, outcome in enumerate(recorder.outcomes) if outcome.weights is None]
-    for k, (weights, state) in members.snapshot(live).items():
-        recorder.outcomes[k].weights, recorder.outcomes[k].optimizer = weights, state
-    for outcome in recorder.outcomes:
-        outcome.seconds = share
-    return recorder.outcomes
+        for k in live:
+            outcomes[k].seconds += (time.perf_counter() - start) / len(live)
+        begun = end
+        running = [i for i, k in enumerate(live) if outcomes[k].error is None]
+        if end == epochs or not running:
+            break
+        keep = rank(running, [outcomes[live[i]] for i in running], [groups[k] for k in live], prune)
+        if len(keep) == len(live):
+            continue
+        ending = [i for i in running if i not in keep]
+        _score_test(model, data, spec, [outcomes[live[i]] for i in ending], ending)
+        for i, (weights, state) in members.snapshot(ending).items():
+            outcomes[live[i]].weights, outcomes[live[i]].optimizer = weights, state
+            outcomes[live[i]].pruned_at = end
+        carried = members.snapshot(keep)
+        population.narrow([live[i] for i in keep])
+        population.members.restore({j: carried[i] for j, i in enumerate(keep)})
+        live = [live[i] for i in keep]
+    now = population.members
+    _score_test(population.model, data, spec, [outcomes[k] for k in live], range(len(live)))
+    ending = [i for i, k in enumerate(live) if outcomes[k].weights is None]
+    for i, (weights, state) in now.snapshot(ending).items():
+        outcomes[live[i]].weights, outcomes[live[i]].optimizer = weights, state
+    return outcomes
+
+
+def rank(running: list[int], outcomes: list[FitOutcome], groups: list, prune: PruneSpec):
+    """Which of the ``running`` members (positions in the fit, with their ``outcomes``) go on
+    after a rung: in each group (``groups[position]``), the best ``ceil(n / eta)`` by their last
+    validation loss (ties by position: deterministic)."""
+    by_group: dict = {}
+    for position, outcome in zip(running, outcomes, strict=True):
+        by_group.setdefault(groups[position], []).append((outcome.last(names.VAL_LOSS), position))
+    keep = []
+    for members in by_group.values():
+        members.sort()
+        keep += [position for _, position in members[: math.ceil(len(members) / prune.eta)]]
+    return sorted(keep)
+
+
+def _score_test(model, data, spec: RunSpec, outcomes: list[FitOutcome], positions) -> None:
+    """Members at ``positions`` of ``model`` scored once on the test rows, which no fit saw."""
+    positions = list(positions)
+    if data.test is None or not positions:
+        return
+    with nothing_to_train_is_fine():
+        logs = model.evaluate(
+            dataset(data.test, spec.train.batch_size, spec.output == "stacked"),
+            verbose=0,
+            return_dict=True,
+        )
+    losses = np.asarray(logs["member_loss"])
+    for outcome, position in zip(outcomes, positions, strict=True):
+        outcome.test_loss = float(losses[position])
