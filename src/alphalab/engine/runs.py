@@ -21,6 +21,7 @@ from alphalab.config.spec import Alpha, RunSpec, TrackingSpec, flatten
 from alphalab.engine.context import SweepContext
 from alphalab.engine.outcome import FitOutcome, mean_outcome
 from alphalab.engine.population.run import Member, population_key
+from alphalab.engine.progress import SweepProgress
 from alphalab.engine.record import Job, WarmStart, dataset_inputs, describe, job_key
 from alphalab.tracking import names
 from alphalab.tracking.runs import RunRecord, RunWriter
@@ -137,9 +138,11 @@ def run_jobs(
     context: SweepContext | None = None,
     parent_id: str | None = None,
     on_trained: OnTrained | None = None,
+    progress: SweepProgress | None = None,
 ) -> list[JobResult]:
     """Train and record ``jobs`` (children of ``parent_id``, by default the parent of the
-    enclosing sweep ``context``), one population per ``population_key``; results in order."""
+    enclosing sweep ``context``), one population per ``population_key``; results in order.
+    With ``progress``, each population's epochs are shown and logged as they end."""
     parent_id = parent_id or (context.parent_id if context else None)
     results: dict[int, JobResult] = {}
     populations: dict[str, list[int]] = {}
@@ -150,8 +153,10 @@ def run_jobs(
             results[index] = skipped(job, tracker, done)
         else:
             populations.setdefault(population_key(job.spec), []).append(index)
+    if progress is not None and results:
+        progress.finished(len(results))  # finished before: nothing to train
     for indices in populations.values():
-        trained = _run_population([jobs[i] for i in indices], parent_id, on_trained)
+        trained = _run_population([jobs[i] for i in indices], parent_id, on_trained, progress)
         results.update(zip(indices, trained, strict=True))
     return [results[i] for i in range(len(jobs))]
 
@@ -168,7 +173,10 @@ def run_job(
 
 
 def _run_population(
-    jobs: list[Job], parent_id: str | None, on_trained: OnTrained | None
+    jobs: list[Job],
+    parent_id: str | None,
+    on_trained: OnTrained | None,
+    progress: SweepProgress | None = None,
 ) -> list[JobResult]:
     """One population: build it (bad input raises ConfigError before any run is opened), open
     its runs, fit, describe, close."""
@@ -195,7 +203,11 @@ def _run_population(
     try:
         population = Population(members, data)
     except SharingRefused:  # a member's own losses would not stay its own: each alone
-        return [result for job in jobs for result in _run_population([job], parent_id, on_trained)]
+        return [
+            result
+            for job in jobs
+            for result in _run_population([job], parent_id, on_trained, progress)
+        ]
     size, data_params = len(members), data.params()
     writer = RunWriter(tracker, parent_id)
     inputs = dataset_inputs(first, data)  # one set for the population: they share the data
@@ -204,11 +216,15 @@ def _run_population(
     ]
     writer.open(records)
     last = [sum(job.executions for job in jobs[: i + 1]) - 1 for i in range(len(jobs))]
+    watch = None
+    if progress is not None:
+        shown = progress.population(len(jobs), first.train.epochs)
+        watch = Watch(writer, records, last, jobs, [m.group for m in members], shown)
     try:
         population.start_from(
             {last[i]: job.warm_start.weights for i, job in enumerate(jobs) if job.warm_start}
         )
-        trained = population.fit(prune)
+        trained = population.fit(prune, watch)
         outcomes = [
             mean_outcome(trained.outcomes[last[i] - job.executions + 1 : last[i] + 1])
             for i, job in enumerate(jobs)
@@ -233,10 +249,70 @@ def _run_population(
         for job, record in zip(jobs, records, strict=True):
             record.end_with(describe(job, data_params, data.baseline, crash, population=size))
     writer.close(records)
+    if watch is not None:
+        watch.shown.close()
     return [
         JobResult.of(job, record, outcome, tracker)
         for job, record, outcome in zip(jobs, records, outcomes, strict=True)
     ]
+
+
+class Watch:
+    """While a population trains: after every epoch its progress shown, and its runs' epochs
+    so far logged (in one write, at most every ``EVERY`` seconds after the first epoch), so the
+    store's RUNNING children grow as they train."""
+
+    EVERY = 2.0
+
+    def __init__(self, writer: RunWriter, records, last, jobs, groups, shown):
+        """``last[i]``: job ``i``'s last member; ``groups``: each member's arm."""
+        self.writer, self.records, self.groups, self.shown = writer, records, groups, shown
+        self.job_of = {last[i]: i for i, job in enumerate(jobs) if job.executions == 1}
+        self.epochs = jobs[0].spec.train.epochs
+        self.written: dict[int, int] = {}  # job -> epochs logged
+        self.best: dict[str, float] = {}
+        self.flushed = -math.inf
+        self.failed = False
+
+    def __call__(self, epoch: int, members: list[tuple[int, FitOutcome]]) -> None:
+        import time
+
+        running = 0
+        for member, outcome in members:
+            running += outcome.error is None
+            loss = outcome.last(names.VAL_LOSS)
+            if math.isfinite(loss):
+                group = str(self.groups[member])
+                self.best[group] = min(self.best.get(group, math.inf), loss)
+        self.shown.epoch(epoch, running, self.best)
+        now = time.perf_counter()
+        if (
+            not self.failed
+            and epoch < self.epochs
+            and (epoch == 1 or now - self.flushed >= self.EVERY)
+        ):
+            self.flushed = now
+            self._log(members)
+
+    def _log(self, members) -> None:
+        points = []
+        for member, outcome in members:
+            job = self.job_of.get(member)
+            if job is None:
+                continue
+            start = self.written.get(job, 0)
+            values = [
+                (key, series[step], step)
+                for key, series in outcome.history.items()
+                for step in range(start, len(series))
+            ]
+            self.written[job] = len(outcome.history.get(names.LOSS, []))
+            points.append((self.records[job], values))
+        try:
+            self.writer.live(points)
+        except Exception as exc:  # noqa: BLE001 - the runs' close writes every epoch anyway
+            self.failed = True
+            print(f"alphalab: live metrics stopped ({one_line(exc)}); logged at the end")
 
 
 def record_rejected(

@@ -15,6 +15,7 @@ from alphalab.config import ConfigError
 from alphalab.config.parse import resolved, run_spec
 from alphalab.config.spec import Alpha, RunSpec
 from alphalab.engine.context import SweepContext
+from alphalab.engine.progress import SweepProgress
 
 PLAIN = ("alpha.real", "alpha.imag", "seed")  # set on a copy of the composed config
 LINE_PER_MEMBER = 64  # larger populations report in one line
@@ -121,6 +122,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     for index, (error, config) in jobs.errors.items():
         report_rejected(context, config, error)
         returns[index] = _job_return(jobs.overrides[index], math.inf, sweep_dir)
+    progress = SweepProgress(context.total, context.done_at_start) if context else None
     populations: dict[str, list[int]] = {}
     for index, spec in enumerate(jobs.specs):
         if spec is not None:
@@ -137,10 +139,12 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
             )
             continue
         runs = [(i, fold) for i in indices for fold in jobs.specs[i].folds]  # (job, its fold)
-        results = run_jobs([Job(fold) for _, fold in runs], context)
+        results = run_jobs([Job(fold) for _, fold in runs], context, progress=progress)
         report = report_population if len(results) > LINE_PER_MEMBER else report_members
         report(context, results)
         for index in indices:
             mine = [r for (i, _), r in zip(runs, results, strict=True) if i == index]
             returns[index] = _job_return(jobs.overrides[index], job_value(mine), sweep_dir)
+    if progress is not None:
+        progress.close()
     return returns

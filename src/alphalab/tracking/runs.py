@@ -47,6 +47,7 @@ class RunRecord:
     final_tags: dict[str, str] = field(default_factory=dict)
     files: Callable[[Path], None] | None = None
     inputs: list = field(default_factory=list)  # MLflow DatasetInputs: the data it trained on
+    logged: set = field(default_factory=set)  # (key, step) of metrics written while it ran
 
     def end_with(self, other: RunRecord) -> None:
         """Take the end of ``other`` (the same run, described after its fit)."""
@@ -142,9 +143,33 @@ class RunWriter:
             except MlflowException:  # another process created the same dataset meanwhile
                 self.tracker.client.log_inputs(child.run_id, datasets=child.inputs)
 
+    def live(self, points: list[tuple[RunRecord, list[tuple[str, float, int]]]]) -> None:
+        """Log metrics of runs still RUNNING (their epochs so far), all in one write on a SQL
+        store; ``close`` later writes only what was not logged here."""
+        if self.store is None:
+
+            def log(item):
+                child, values = item
+                self.tracker.log_metrics(child.run_id, values)
+
+            with ThreadPoolExecutor(THREADS) as pool:
+                list(pool.map(log, [item for item in points if item[1]]))
+        else:
+            now = int(time.time() * 1000)
+            metrics, latest = [], []
+            for child, values in points:
+                rows, newest = _metric_rows(child.run_id, values, now)
+                metrics += rows
+                latest += newest
+            self._insert({"metrics": metrics}, latest=latest)
+        for child, values in points:
+            child.logged.update((key, step) for key, _, step in values)
+
     def close(self, children: list[RunRecord]) -> None:
-        """Write every run's artifacts, log its metrics, final name and tags, and end it with
-        its status."""
+        """Write every run's artifacts, log its metrics (those not logged while it ran), final
+        name and tags, and end it with its status."""
+        for child in children:
+            child.metrics = [m for m in child.metrics if (m[0], m[2]) not in child.logged]
         if self.store is None:
             with ThreadPoolExecutor(THREADS) as pool:
                 list(pool.map(self._close_one, children))
@@ -154,27 +179,19 @@ class RunWriter:
         now = int(time.time() * 1000)
         metrics, latest, tags, runs, names_ = [], [], [], [], []
         for child in children:
-            newest: dict[str, dict] = {}
-            seen = set()
-            for key, value, step in child.metrics:
-                is_nan, stored = _sanitize(float(value))
-                if (key, stored, is_nan, step) in seen:  # MLflow drops exact duplicates
-                    continue
-                seen.add((key, stored, is_nan, step))
-                row = {"key": key, "value": stored, "timestamp": now, "step": int(step)}
-                row |= {"is_nan": is_nan, "run_uuid": child.run_id}
-                metrics.append(row)
-                old = newest.get(key)
-                if old is None or (row["step"], row["value"]) > (old["step"], old["value"]):
-                    newest[key] = row
-            latest += list(newest.values())
+            rows, newest = _metric_rows(child.run_id, child.metrics, now)
+            metrics += rows
+            latest += newest
             tags += [_row(child.run_id, k, v) for k, v in child.final_tags.items()]
             if child.error:
                 tags.append(_row(child.run_id, names.ERROR, child.error))
             run = {"b_run": child.run_id, "b_status": child.status, "b_end": now}
             runs.append({**run, "b_name": child.name})
             names_.append({"b_run": child.run_id, "b_value": child.name})
-        self._insert({"metrics": metrics, "latest_metrics": latest, "tags": tags})
+        if any(child.logged for child in children):  # replace what was logged while running
+            self._insert({"metrics": metrics, "tags": tags}, latest=latest)
+        else:
+            self._insert({"metrics": metrics, "latest_metrics": latest, "tags": tags})
         self._update(runs, names_)
 
     def _close_one(self, child: RunRecord) -> None:
@@ -210,13 +227,23 @@ class RunWriter:
         return None
 
     # --- SQL ----------------------------------------------------------------------------------
-    def _insert(self, tables: dict[str, list[dict]]) -> None:
-        """Insert rows into MLflow's tables, in one transaction."""
+    def _insert(self, tables: dict[str, list[dict]], latest: list[dict] | None = None) -> None:
+        """Insert rows into MLflow's tables, in one transaction; ``latest``: rows of
+        ``latest_metrics`` that replace any a run already has for that key."""
         from mlflow.store.tracking.dbmodels import models
-        from sqlalchemy import insert
+        from sqlalchemy import bindparam, delete, insert
 
         classes = {cls.__tablename__: cls for cls in _tables(models)}
         with self.store.ManagedSessionMaker(read_only=False) as session:
+            if latest:
+                table = models.SqlLatestMetric.__table__
+                replaced = delete(table).where(
+                    table.c.run_uuid == bindparam("b_run"), table.c.key == bindparam("b_key")
+                )
+                session.connection().execute(
+                    replaced, [{"b_run": row["run_uuid"], "b_key": row["key"]} for row in latest]
+                )
+                tables = {**tables, "latest_metrics": latest}
             for table, rows in tables.items():
                 if not rows:
                     continue
@@ -251,6 +278,24 @@ class RunWriter:
             connection = session.connection()
             connection.execute(ended, runs)
             connection.execute(renamed, run_names)
+
+
+def _metric_rows(run_id: str, values, now: int) -> tuple[list[dict], list[dict]]:
+    """The ``metrics`` rows MLflow writes for ``(key, value, step)`` triples of one run (exact
+    duplicates dropped, as MLflow does), and its newest row per key, for ``latest_metrics``."""
+    rows, newest, seen = [], {}, set()
+    for key, value, step in values:
+        is_nan, stored = _sanitize(float(value))
+        if (key, stored, is_nan, step) in seen:  # MLflow drops exact duplicates
+            continue
+        seen.add((key, stored, is_nan, step))
+        row = {"key": key, "value": stored, "timestamp": now, "step": int(step)}
+        row |= {"is_nan": is_nan, "run_uuid": run_id}
+        rows.append(row)
+        old = newest.get(key)
+        if old is None or (row["step"], row["value"]) > (old["step"], old["value"]):
+            newest[key] = row
+    return rows, list(newest.values())
 
 
 def _row(run_id: str, key: str, value: Any) -> dict:

@@ -190,12 +190,26 @@ class MemberRecorder(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def fit_population(population, prune: PruneSpec | None, groups: list) -> list[FitOutcome]:
+class _EachEpoch(keras.callbacks.Callback):
+    """Hands each epoch's members (position, outcome) to ``on_epoch`` once recorded."""
+
+    def __init__(self, on_epoch, members: list[tuple[int, FitOutcome]]):
+        super().__init__()
+        self.on_epoch, self.members = on_epoch, members
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.on_epoch(epoch + 1, self.members)
+
+
+def fit_population(
+    population, prune: PruneSpec | None, groups: list, on_epoch=None
+) -> list[FitOutcome]:
     """Fit ``population`` (``run.Population``) on its members' common data, batches in their
     single runs' order; returns each member's outcome (in the population's order), its
     ``seconds`` its share of the fit. With ``prune``, after each rung's epoch the worst of each
     group's live members stop (``rank``) and the rest train on as a smaller population, from
-    exactly where they were."""
+    exactly where they were. ``on_epoch(epoch, [(position, outcome)])`` after every epoch,
+    with the members that trained in it."""
     data, spec = population.data, population.first
     stacked = spec.output == "stacked"
     batches, validation = pipelines(
@@ -214,6 +228,9 @@ def fit_population(population, prune: PruneSpec | None, groups: list) -> list[Fi
     for end in [*rungs, epochs]:
         model, members = population.model, population.members
         recorder = MemberRecorder(members, [outcomes[k] for k in live])
+        callbacks = [recorder]
+        if on_epoch is not None:
+            callbacks.append(_EachEpoch(on_epoch, [(k, outcomes[k]) for k in live]))
         if not model.optimizer.built:  # as after a single run's fit: every slot exists
             model.optimizer.build(model.trainable_variables)
         start = time.perf_counter()
@@ -225,7 +242,7 @@ def fit_population(population, prune: PruneSpec | None, groups: list) -> list[Fi
                 epochs=end,
                 shuffle=False,  # the dataset shuffles itself, from the seed
                 verbose=0,
-                callbacks=[recorder],
+                callbacks=callbacks,
             )
         for k in live:
             outcomes[k].seconds += (time.perf_counter() - start) / len(live)

@@ -1,0 +1,94 @@
+"""A population shows its progress and logs its epochs while it trains: progress lines arrive
+as the fit runs (read from the command's output as it comes), and the store holds RUNNING
+children's per-epoch metrics before the fit ends, with every epoch exactly once afterwards."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import threading
+import time
+
+import pytest
+
+from tests.test_sweep import sweep
+
+EPOCHS = 150
+LINE = re.compile(r"population 1 \(32 runs; .*\): epoch (\d+)/(\d+), (\d+) live, best val_loss")
+
+
+def _running_epochs(db) -> int:
+    """How many per-epoch val_loss rows RUNNING children have in the store now."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.5) as con:
+            (count,) = con.execute(
+                "SELECT COUNT(*) FROM metrics m JOIN runs r ON m.run_uuid = r.run_uuid "
+                "JOIN latest_metrics l ON l.run_uuid = r.run_uuid AND l.key = 'val_loss' "
+                "WHERE r.status = 'RUNNING' AND m.key = 'val_loss' "
+                "AND r.run_uuid IN (SELECT run_uuid FROM tags WHERE key = 'mlflow.parentRunId')"
+            ).fetchone()
+        return count
+    except sqlite3.OperationalError:  # not created yet, or locked this instant
+        return 0
+
+
+@pytest.mark.slow
+def test_progress_and_metrics_arrive_while_the_population_trains(tmp_path):
+    proc = sweep(
+        tmp_path,
+        "+sweep=alpha",
+        f"train.epochs={EPOCHS}",
+        wait=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    seen: list[tuple[float, int, bool]] = []  # (when read, epoch, the command still running)
+    stored: list[int] = []
+    done = threading.Event()
+
+    def poll_store():
+        while not done.is_set():
+            count = _running_epochs(tmp_path / "mlflow.db")
+            if count:
+                stored.append(count)
+            time.sleep(0.1)
+
+    poller = threading.Thread(target=poll_store)
+    poller.start()
+    out = []
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            match = LINE.search(line)
+            if match:
+                seen.append((time.monotonic(), int(match[1]), proc.poll() is None))
+        proc.wait(timeout=600)
+    finally:
+        done.set()
+        poller.join()
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read()
+    assert proc.returncode == 0, stderr[-3000:]
+    epochs = [epoch for _, epoch, _ in seen]
+    assert epochs[0] <= 2 and epochs[-1] == EPOCHS, "".join(out)[-3000:]
+    assert epochs == sorted(epochs) and len(set(epochs)) >= 3
+    assert all(running for _, _, running in seen)
+    assert seen[-1][0] - seen[0][0] >= 1.0  # lines came as the fit ran, not all at its end
+    assert stored and max(stored) >= 32  # RUNNING children had epochs (and a latest value)
+    with sqlite3.connect(tmp_path / "mlflow.db") as con:
+        counts = con.execute(
+            "SELECT r.status, COUNT(*) FROM metrics m JOIN runs r ON m.run_uuid = r.run_uuid "
+            "JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'mlflow.parentRunId' "
+            "WHERE m.key IN ('loss', 'val_loss') GROUP BY r.run_uuid, m.key"
+        ).fetchall()
+        latest = con.execute(
+            "SELECT COUNT(*) FROM latest_metrics l JOIN metrics m ON m.run_uuid = l.run_uuid "
+            "AND m.key = l.key AND m.step = l.step WHERE l.key = 'val_loss' AND m.step = ?",
+            (EPOCHS - 1,),
+        ).fetchone()[0]
+    assert len(counts) == 64 and {row for row in counts} == {("FINISHED", EPOCHS)}
+    assert latest == 32  # each child's latest val_loss is its last epoch's
