@@ -8,6 +8,9 @@ client opens it again. So:
 - a missing SQLite store is built under an ``fcntl`` lock on ``<db>.lock`` beside it, in a
   temporary file that is renamed onto ``mlflow.db`` once complete: the store is either absent or
   whole, even if the creating process is killed part-way;
+- that file is a copy of a template store MLflow migrated once per version, kept in
+  ``$XDG_CACHE_HOME/alphalab`` (``~/.cache/alphalab``), its Default experiment set as MLflow sets
+  it: no migration to wait for (MLflow migrates the store itself if that folder is not writable);
 - a complete store (the common case) is opened without waiting for anybody;
 - on PostgreSQL (transactional DDL: a lost race rolls back whole) a lock on this machine plus a
   few retries cover processes on other machines;
@@ -24,6 +27,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -143,17 +147,86 @@ def sqlite_state(db: Path) -> tuple[str, str]:
     return "broken", broken.format(why=f"schema revision {versions[0]} unknown to this MLflow")
 
 
-def _create_sqlite_store(db: Path) -> None:
-    """Build a fresh store in a temporary file beside ``db``, then rename it into place."""
+def template_path() -> Path:
+    """The cached template store of this MLflow and schema head; the digest is of the SQLAlchemy,
+    alembic and SQLite that wrote its schema (their SQL is kept in it)."""
+    import alembic
+    import mlflow
+    import sqlalchemy
+
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    cache = (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "alphalab"
+    tools = f"{sqlalchemy.__version__} {alembic.__version__} {sqlite3.sqlite_version}"
+    head = "-".join(sorted(mlflow_revisions()[1]))
+    digest = hashlib.sha256(tools.encode()).hexdigest()[:8]
+    return cache / f"mlflow-store-{mlflow.__version__}-{head}-{digest}.db"
+
+
+def _migrate(db: Path, artifact_root: str) -> None:
+    """Let MLflow create the store in the new file ``db``, running all its schema migrations."""
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
+    uri = f"sqlite:///{db}"
+    store = SqlAlchemyStore(uri, artifact_root)
+    store.engine.dispose()
+    SqlAlchemyStore._engine_map.pop(uri, None)  # MLflow caches an engine per URI
+
+
+def _template() -> Path | None:
+    """The template store, made the first time in a temporary file of the cache folder renamed
+    into place (so whole or absent); None where that folder is not writable."""
+    made = None
+    try:
+        path = template_path()
+        if sqlite_state(path)[0] != "ok":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for old in path.parent.glob(f"{path.name}.init-*"):  # left by a killed maker
+                with contextlib.suppress(OSError):
+                    if time.time() - old.stat().st_mtime > LOCK_TIMEOUT:
+                        old.unlink()
+            fd, made = tempfile.mkstemp(prefix=f"{path.name}.init-", dir=path.parent)
+            os.close(fd)
+            _migrate(Path(made), (path.parent / "artifacts").as_uri())  # replaced in each copy
+            os.replace(made, path)
+        return path
+    except Exception:  # an unwritable folder above all: the new store is migrated instead
+        return None
+    finally:
+        if made is not None:
+            Path(made).unlink(missing_ok=True)
+
+
+def _copied(template: Path, temporary: Path, db: Path) -> bool:
+    """Copy ``template`` to ``temporary`` as MLflow would have created ``db``; False (nothing
+    left) if the template cannot be read or holds more than MLflow's Default experiment."""
+    from mlflow.utils.time import get_current_time_millis
+    from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
+
+    location = append_to_uri_path(resolve_uri_if_local((db.parent / "artifacts").as_uri()), "0")
+    try:
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))  # as SQLite
+        shutil.copyfile(template, temporary)
+        with contextlib.closing(sqlite3.connect(temporary)) as connection, connection:
+            if connection.execute("SELECT experiment_id FROM experiments").fetchall() != [(0,)]:
+                raise sqlite3.DatabaseError(f"{template} holds experiments of its own")
+            now = get_current_time_millis()  # of its only row, the Default experiment
+            fix = "UPDATE experiments SET artifact_location=?, creation_time=?, last_update_time=?"
+            connection.execute(fix, (location, now, now))
+        return True
+    except (OSError, sqlite3.Error):
+        temporary.unlink(missing_ok=True)
+        return False
+
+
+def _create_sqlite_store(db: Path) -> None:
+    """Build a fresh store in a temporary file beside ``db`` (a copy of the template, or migrated
+    by MLflow where there is none), then rename it into place."""
     for leftover in db.parent.glob(f"{db.name}.init-*"):  # from a creator that was killed
         leftover.unlink(missing_ok=True)
     temporary = db.with_name(f"{db.name}.init-{os.getpid()}")
-    uri = f"sqlite:///{temporary}"
-    store = SqlAlchemyStore(uri, (db.parent / "artifacts").as_uri())
-    store.engine.dispose()
-    SqlAlchemyStore._engine_map.pop(uri, None)  # MLflow caches an engine per URI
+    template = _template()
+    if template is None or not _copied(template, temporary, db):
+        _migrate(temporary, (db.parent / "artifacts").as_uri())
     os.replace(temporary, db)
 
 
