@@ -11,7 +11,6 @@ client's, table by table.
 
 from __future__ import annotations
 
-import math
 import tempfile
 import time
 import uuid
@@ -24,7 +23,8 @@ from typing import Any
 from alphalab.config.names import Status
 from alphalab.tracking import names
 from alphalab.tracking.inputs import input_rows
-from alphalab.tracking.store import KEY_CHARS, Tracker, to_param
+from alphalab.tracking.rows import metric_rows, param_row, sql_tables
+from alphalab.tracking.store import KEY_CHARS, Tracker
 
 BULK_MLFLOW = "3.17."  # the MLflow whose tables the bulk path writes (rows checked by tests)
 THREADS = 4  # a tracking server answers several clients at once; SQLite would not
@@ -63,15 +63,6 @@ def _sql_store(tracker: Tracker):
     if isinstance(store, SqlAlchemyStore) and mlflow.__version__.startswith(BULK_MLFLOW):
         return store
     return None
-
-
-def _sanitize(value: float) -> tuple[bool, float]:
-    """A metric as MLflow's SQL store keeps it: NaN as 0 with is_nan, infinities as +-max."""
-    if math.isnan(value):
-        return True, 0.0
-    if math.isinf(value):
-        return False, 1.7976931348623157e308 if value > 0 else -1.7976931348623157e308
-    return False, float(value)
 
 
 class RunWriter:
@@ -120,8 +111,8 @@ class RunWriter:
                     "experiment_id": int(self.tracker.experiment_id),
                 }
             )
-            tags += [_row(child.run_id, k, v) for k, v in child_tags.items()]
-            params += [_row(child.run_id, k[:KEY_CHARS], v) for k, v in child.params.items()]
+            tags += [param_row(child.run_id, k, v) for k, v in child_tags.items()]
+            params += [param_row(child.run_id, k[:KEY_CHARS], v) for k, v in child.params.items()]
         self._insert(
             {
                 "runs": runs,
@@ -158,7 +149,7 @@ class RunWriter:
             now = int(time.time() * 1000)
             metrics, latest = [], []
             for child, values in points:
-                rows, newest = _metric_rows(child.run_id, values, now)
+                rows, newest = metric_rows(child.run_id, values, now)
                 metrics += rows
                 latest += newest
             self._insert({"metrics": metrics}, latest=latest)
@@ -179,12 +170,12 @@ class RunWriter:
         now = int(time.time() * 1000)
         metrics, latest, tags, runs, names_ = [], [], [], [], []
         for child in children:
-            rows, newest = _metric_rows(child.run_id, child.metrics, now)
+            rows, newest = metric_rows(child.run_id, child.metrics, now)
             metrics += rows
             latest += newest
-            tags += [_row(child.run_id, k, v) for k, v in child.final_tags.items()]
+            tags += [param_row(child.run_id, k, v) for k, v in child.final_tags.items()]
             if child.error:
-                tags.append(_row(child.run_id, names.ERROR, child.error))
+                tags.append(param_row(child.run_id, names.ERROR, child.error))
             run = {"b_run": child.run_id, "b_status": child.status, "b_end": now}
             runs.append({**run, "b_name": child.name})
             names_.append({"b_run": child.run_id, "b_value": child.name})
@@ -233,7 +224,7 @@ class RunWriter:
         from mlflow.store.tracking.dbmodels import models
         from sqlalchemy import bindparam, delete, insert
 
-        classes = {cls.__tablename__: cls for cls in _tables(models)}
+        classes = {cls.__tablename__: cls for cls in sql_tables(models)}
         with self.store.ManagedSessionMaker(read_only=False) as session:
             if latest:
                 table = models.SqlLatestMetric.__table__
@@ -278,38 +269,3 @@ class RunWriter:
             connection = session.connection()
             connection.execute(ended, runs)
             connection.execute(renamed, run_names)
-
-
-def _metric_rows(run_id: str, values, now: int) -> tuple[list[dict], list[dict]]:
-    """The ``metrics`` rows MLflow writes for ``(key, value, step)`` triples of one run (exact
-    duplicates dropped, as MLflow does), and its newest row per key, for ``latest_metrics``."""
-    rows, newest, seen = [], {}, set()
-    for key, value, step in values:
-        is_nan, stored = _sanitize(float(value))
-        if (key, stored, is_nan, step) in seen:  # MLflow drops exact duplicates
-            continue
-        seen.add((key, stored, is_nan, step))
-        row = {"key": key, "value": stored, "timestamp": now, "step": int(step)}
-        row |= {"is_nan": is_nan, "run_uuid": run_id}
-        rows.append(row)
-        old = newest.get(key)
-        if old is None or (row["step"], row["value"]) > (old["step"], old["value"]):
-            newest[key] = row
-    return rows, list(newest.values())
-
-
-def _row(run_id: str, key: str, value: Any) -> dict:
-    return {"key": key, "value": to_param(value), "run_uuid": run_id}
-
-
-def _tables(models) -> list[type]:
-    return [
-        models.SqlRun,
-        models.SqlTag,
-        models.SqlParam,
-        models.SqlMetric,
-        models.SqlLatestMetric,
-        models.SqlDataset,
-        models.SqlInput,
-        models.SqlInputTag,
-    ]
