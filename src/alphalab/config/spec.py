@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -152,15 +151,15 @@ class RunSpec:
     def with_alpha(self, approach: str, alpha: tuple[float, float]) -> RunSpec:
         """The same run with another approach and alpha (a search trial, a refinement)."""
         approach = str(approach)  # plain text in the recorded config, whatever names it
-        config = copy.deepcopy(self.config)
-        config.setdefault("approach", {})["name"] = approach
+        config = dict(self.config)  # a new top level; the sections that change are new too
+        config["approach"] = {**config.get("approach", {}), "name": approach}
         config["alpha"] = {"real": _as_written(alpha[0]), "imag": _as_written(alpha[1])}
         return replace(self, approach=approach, alpha=Alpha(*map(float, alpha)), config=config)
 
     def with_fold(self, fold: int) -> RunSpec:
         """The same run on fold ``fold`` of its task's K folds."""
-        config = copy.deepcopy(self.config)
-        config.setdefault("task", {})["fold"] = fold
+        config = dict(self.config)  # a new top level and task section; the rest is shared
+        config["task"] = {**config.get("task", {}), "fold": fold}
         return replace(self, task=replace(self.task, fold=fold), config=config)
 
     @property

@@ -160,11 +160,40 @@ def run_metrics(
     return metrics
 
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's where installed
+_VARYING = (("approach", "name"), ("alpha", "real"), ("alpha", "imag"), ("seed",))
+_MARK = "alphalab-config-value-{}"
+_LAYOUTS: dict[str, str] = {}  # a config's text with its varying values marked, by the rest
+
+
 def config_yaml(spec: RunSpec) -> str:
-    """The resolved config as ``config.yaml`` holds it (libyaml's dumper where installed: a
-    population writes thousands)."""
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(spec.config, Dumper=dumper, sort_keys=False)
+    """The resolved config as ``config.yaml`` holds it. A population writes thousands that
+    differ only in approach, alpha and seed: the text of the rest is dumped once and those
+    values written into it, as the dumper writes each of them alone."""
+    config, values = dict(spec.config), []
+    for i, path in enumerate(_VARYING):
+        node = config
+        for key in path[:-1]:
+            if not isinstance(node.get(key), dict):
+                break
+            node[key] = node = dict(node[key])
+        else:
+            if isinstance(node.get(path[-1]), (str, int, float)) and path[-1] in node:
+                values.append(node[path[-1]])
+                node[path[-1]] = _MARK.format(i)
+                continue
+        values.append(None)
+    key = repr(config)
+    if key not in _LAYOUTS:
+        if len(_LAYOUTS) >= 64:
+            _LAYOUTS.pop(next(iter(_LAYOUTS)))
+        _LAYOUTS[key] = yaml.dump(config, Dumper=_DUMPER, sort_keys=False)
+    text = _LAYOUTS[key]
+    for i, value in enumerate(values):
+        if value is not None:
+            scalar = yaml.dump(value, Dumper=_DUMPER).removesuffix("\n...\n").rstrip("\n")
+            text = text.replace(_MARK.format(i), scalar, 1)
+    return text
 
 
 def dataset_inputs(spec: RunSpec, data) -> list:

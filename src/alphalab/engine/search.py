@@ -64,7 +64,7 @@ class TrialTrainer:
         if "tuner/epochs" in values:  # Hyperband: this round's budget, after an earlier round's
             epochs = int(values["tuner/epochs"]) - int(values.get("tuner/initial_epoch", 0))
             spec = replace(spec, train=replace(spec.train, epochs=max(epochs, 1)))
-            spec.config["train"]["epochs"] = spec.train.epochs
+            spec.config["train"] = {**spec.config["train"], "epochs": spec.train.epochs}
         warm = self.earlier(values.get("tuner/trial_id"))
         trial_id = trial.trial_id
         return Job(

@@ -108,8 +108,16 @@ class _Template:
                         self.datasets[index] = name
 
             h5.visititems(find)
-        if None in self.datasets:
-            raise RuntimeError("could not locate every variable in the saved model")
+            if None in self.datasets:
+                raise RuntimeError("could not locate every variable in the saved model")
+            # where each variable's bytes sit in the file (contiguous, uncompressed datasets):
+            # a run's file is then the template's bytes with its values written over them
+            places = [h5[name] for name in self.datasets]
+            self.places = [(d.id.get_offset(), d.dtype, d.shape) for d in places]
+            if any(offset is None for offset, _, _ in self.places) or any(
+                d.compression or d.chunks for d in places
+            ):
+                self.places = None  # then h5py writes them
 
     def write(self, path: Path, alpha: tuple[float, float], values: list[np.ndarray]):
         """The run's model.keras: the template with its alpha, weights and optimizer state
@@ -118,16 +126,25 @@ class _Template:
 
         config = json.loads(json.dumps(self.config))
         _set_alpha(config, float(alpha[0]), float(alpha[1]))
-        buffer = io.BytesIO(self.files["model.weights.h5"])
-        with h5py.File(buffer, "r+") as h5:
-            for dataset, value in zip(self.datasets, values, strict=True):
-                h5[dataset][...] = value
-        with zipfile.ZipFile(path, "w") as archive:  # as Keras writes it: stored, this order
-            for name, content in self.files.items():
+        if self.places is not None:
+            weights = bytearray(self.files["model.weights.h5"])
+            for (offset, dtype, shape), value in zip(self.places, values, strict=True):
+                data = np.ascontiguousarray(np.asarray(value, dtype=dtype).reshape(shape))
+                weights[offset : offset + data.nbytes] = data.tobytes()
+        else:
+            buffer = io.BytesIO(self.files["model.weights.h5"])
+            with h5py.File(buffer, "r+") as h5:
+                for dataset, value in zip(self.datasets, values, strict=True):
+                    h5[dataset][...] = value
+            weights = buffer.getvalue()
+        # Keras stores its entries; deflated (zlib's default level), a small model's file is a
+        # tenth of that, its HDF5 file being mostly padding, and load_model reads it the same
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in self.files.items():  # in Keras's order
                 if name == "config.json":
                     content = json.dumps(config).encode()
                 elif name == "model.weights.h5":
-                    content = buffer.getvalue()
+                    content = bytes(weights)
                 archive.writestr(name, content)
 
 
@@ -186,6 +203,6 @@ class RunFiles:
         (folder / names.CONFIG).write_text(config_yaml(spec))
         weights = outcome.weights
         listed = {name: np.asarray(value).tolist() for name, value in weights.items()}
-        (folder / names.WEIGHTS).write_text(json.dumps(listed, indent=2))
+        (folder / names.WEIGHTS).write_text(json.dumps(listed, separators=(",", ":")))
         values = list(weights.values()) + list(outcome.optimizer)
         template.write(folder / names.MODEL, spec.alpha, values)
