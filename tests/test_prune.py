@@ -161,3 +161,22 @@ def test_a_pruned_sweep_says_so_and_a_rerun_never_revives_a_pruned_member(tmp_pa
     assert {
         r.info.run_id: r.data.tags[names.PRUNED] for r in after if names.PRUNED in r.data.tags
     } == pruned
+
+
+@pytest.mark.slow
+def test_the_summary_of_runs_this_process_wrote_equals_the_stores(tmp_path):
+    """The summary reads the children it wrote from memory: the rows and trajectories are
+    those the store gives."""
+    from alphalab.results.rows import latest_rows, trajectories
+    from alphalab.tracking.kept import children_of, kept_runs
+    from alphalab.tracking.store import tracker_for
+
+    jobs, runs = _train(tmp_path, "kept", "sweep.prune=true", "task.test_split=0.2")
+    tracker = tracker_for(jobs[0].spec.tracking)
+    parent_id = runs[0].data.tags["mlflow.parentRunId"]
+    assert len(kept_runs(parent_id)) == len(jobs)
+    from_memory = sorted(latest_rows(children_of(tracker, parent_id)), key=lambda r: r.run_id)
+    from_store = sorted(latest_rows(tracker.children(parent_id)), key=lambda r: r.run_id)
+    assert [repr(row) for row in from_memory] == [repr(row) for row in from_store]
+    assert any(row.pruned for row in from_memory)
+    assert trajectories(tracker, from_memory) == trajectories(tracker, from_store) != {}

@@ -9,6 +9,7 @@ a crashed fit FAILED, Ctrl-C KILLED. Inside a sweep, a job that FINISHED before 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -216,7 +217,7 @@ def _run_population(
         describe(job, data_params, data.baseline, population=size, inputs=inputs) for job in jobs
     ]
     writer.open(records)
-    last = [sum(job.executions for job in jobs[: i + 1]) - 1 for i in range(len(jobs))]
+    last = [end - 1 for end in itertools.accumulate(job.executions for job in jobs)]
     watch = None
     if progress is not None:
         shown = progress.population(len(jobs), first.train.epochs)
@@ -242,6 +243,8 @@ def _run_population(
     except KeyboardInterrupt:
         for record in records:
             record.status, record.error = Status.KILLED, "interrupted"
+        if watch is not None:
+            watch.finish()
         writer.close(records)
         raise
     except Exception as exc:  # noqa: BLE001 - recorded: every member FAILED, the sweep goes on
@@ -249,9 +252,9 @@ def _run_population(
         outcomes = [crash] * len(jobs)
         for job, record in zip(jobs, records, strict=True):
             record.end_with(describe(job, data_params, data.baseline, crash, population=size))
-    writer.close(records)
     if watch is not None:
-        watch.shown.close()
+        watch.finish()
+    writer.close(records)
     return [
         JobResult.of(job, record, outcome, tracker)
         for job, record, outcome in zip(jobs, records, outcomes, strict=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from alphalab.config import one_line
 from alphalab.engine.outcome import FitOutcome
@@ -15,10 +16,12 @@ from alphalab.tracking.runs import RunWriter
 
 class Watch:
     """While a population trains: after every epoch its progress shown, and its runs' epochs
-    so far logged (in one write, at most every ``EVERY`` seconds after the first epoch), so the
-    store's RUNNING children grow as they train."""
+    so far logged (in one write, in the background, at most every ``EVERY`` seconds after the
+    first epoch and never more than a ``SHARE`` of the time: thousands of runs take a while to
+    write), so the store's RUNNING children grow as they train."""
 
     EVERY = 2.0
+    SHARE = 0.1
 
     def __init__(self, writer: RunWriter, records, last, jobs, groups, shown):
         """``last[i]``: job ``i``'s last member; ``groups``: each member's arm."""
@@ -28,7 +31,10 @@ class Watch:
         self.written: dict[int, int] = {}  # job -> epochs logged
         self.best: dict[str, float] = {}
         self.flushed = -math.inf
+        self.wait = self.EVERY
         self.failed = False
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="alphalab-live")
+        self.pending = None
 
     def __call__(self, epoch: int, members: list[tuple[int, FitOutcome]]) -> None:
         running = 0
@@ -39,16 +45,21 @@ class Watch:
                 group = str(self.groups[member])
                 self.best[group] = min(self.best.get(group, math.inf), loss)
         self.shown.epoch(epoch, running, self.best)
-        now = time.perf_counter()
-        if (
-            not self.failed
-            and epoch < self.epochs
-            and (epoch == 1 or now - self.flushed >= self.EVERY)
-        ):
-            self.flushed = now
-            self._log(members)
+        busy = self.pending is not None and not self.pending.done()
+        due = epoch == 1 or time.perf_counter() - self.flushed >= self.wait
+        if not self.failed and not busy and epoch < self.epochs and due:
+            self.flushed = time.perf_counter()
+            self.pending = self.thread.submit(self._write, self._points(members))
 
-    def _log(self, members) -> None:
+    def finish(self) -> None:
+        """Wait for the last write (before the runs close: they write only the rest)."""
+        if self.pending is not None:
+            self.pending.result()
+        self.thread.shutdown()
+        self.shown.close()
+
+    def _points(self, members) -> list:
+        """The epochs not yet logged of every member trained in this epoch."""
         points = []
         for member, outcome in members:
             job = self.job_of.get(member)
@@ -62,8 +73,14 @@ class Watch:
             ]
             self.written[job] = len(outcome.history.get(names.LOSS, []))
             points.append((self.records[job], values))
+        return points
+
+    def _write(self, points) -> None:
+        """In the background, while the fit goes on."""
+        start = time.perf_counter()
         try:
             self.writer.live(points)
         except Exception as exc:  # noqa: BLE001 - the runs' close writes every epoch anyway
             self.failed = True
             print(f"alphalab: live metrics stopped ({one_line(exc)}); logged at the end")
+        self.wait = max(self.EVERY, (time.perf_counter() - start) / self.SHARE)

@@ -142,9 +142,11 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
         results = run_jobs([Job(fold) for _, fold in runs], context, progress=progress)
         report = report_population if len(results) > LINE_PER_MEMBER else report_members
         report(context, results)
+        mine: dict[int, list] = {}
+        for (index, _), result in zip(runs, results, strict=True):
+            mine.setdefault(index, []).append(result)
         for index in indices:
-            mine = [r for (i, _), r in zip(runs, results, strict=True) if i == index]
-            returns[index] = _job_return(jobs.overrides[index], job_value(mine), sweep_dir)
+            returns[index] = _job_return(jobs.overrides[index], job_value(mine[index]), sweep_dir)
     if progress is not None:
         progress.close()
     return returns

@@ -14,6 +14,7 @@ from alphalab.results.rows import latest_rows, row_from_run, trajectories
 from alphalab.results.searches import summarize_trials
 from alphalab.results.verdict import summarize
 from alphalab.tracking import names
+from alphalab.tracking.kept import children_of
 from alphalab.tracking.store import Tracker
 
 MARGIN = "verdict.baseline_margin"  # the param that says what beating the baseline means
@@ -26,7 +27,7 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
     if wall_seconds is None:
         end = parent.info.end_time or parent.info.start_time
         wall_seconds = (end - parent.info.start_time) / 1000 if end else math.nan
-    children = tracker.children(parent.info.run_id)
+    children = children_of(tracker, parent.info.run_id)
     name = parent.info.run_name
     if parent.data.tags.get(names.KIND) == Kind.SEARCH:
         found = [r for r in children if r.data.tags.get(names.KIND) == Kind.TRIAL]

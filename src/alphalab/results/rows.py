@@ -105,12 +105,19 @@ def latest_rows(runs: list) -> list[Row]:
 
 def trajectories(tracker: Tracker, rows: list[Row]) -> dict[str, list[tuple[float, float]]]:
     """Each trainable run's path: its start alpha, then its alpha after every epoch."""
+    from alphalab.tracking.kept import kept_path
+
     learned = [row for row in rows if learns(row.approach)]
-    ids = [row.run_id for row in learned]
-    reals = tracker.histories(ids, names.ALPHA_REAL)
-    imags = tracker.histories(ids, names.ALPHA_IMAG)
+    kept = {row.run_id: path for row in learned if (path := kept_path(row.run_id)) is not None}
+    ids = [row.run_id for row in learned if row.run_id not in kept]
+    reals = tracker.histories(ids, names.ALPHA_REAL) if ids else {}
+    imags = tracker.histories(ids, names.ALPHA_IMAG) if ids else {}
     paths = {}
     for row in learned:
+        if row.run_id in kept:
+            path = kept[row.run_id]
+            paths[row.run_id] = [row.start] + [path[step] for step in sorted(path)]
+            continue
         by_step_r, by_step_i = reals[row.run_id], imags[row.run_id]
         steps = sorted(set(by_step_r) & set(by_step_i))
         paths[row.run_id] = [row.start] + [(by_step_r[s], by_step_i[s]) for s in steps]

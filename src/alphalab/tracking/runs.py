@@ -23,6 +23,7 @@ from typing import Any
 from alphalab.config.names import Status
 from alphalab.tracking import names
 from alphalab.tracking.inputs import input_rows
+from alphalab.tracking.kept import keep
 from alphalab.tracking.rows import metric_rows, param_row, sql_tables
 from alphalab.tracking.store import KEY_CHARS, Tracker
 
@@ -48,6 +49,11 @@ class RunRecord:
     files: Callable[[Path], None] | None = None
     inputs: list = field(default_factory=list)  # MLflow DatasetInputs: the data it trained on
     logged: set = field(default_factory=set)  # (key, step) of metrics written while it ran
+    start_time: int = 0  # when it was opened (ms)
+
+    def unlogged(self) -> list[tuple[str, float, int]]:
+        """Its metrics not yet written while it ran."""
+        return [m for m in self.metrics if (m[0], m[2]) not in self.logged]
 
     def end_with(self, other: RunRecord) -> None:
         """Take the end of ``other`` (the same run, described after its fit)."""
@@ -88,7 +94,7 @@ class RunWriter:
         runs, tags, params = [], [], []
         default_tags = self.tracker.default_tags()
         for child in children:
-            child.run_id = uuid.uuid4().hex
+            child.run_id, child.start_time = uuid.uuid4().hex, now
             child.artifact_uri = append_to_uri_path(location, child.run_id, "artifacts")
             child_tags = {**default_tags, **child.tags, names.RUN_NAME: child.name}
             if self.parent_id:
@@ -125,6 +131,7 @@ class RunWriter:
     def _open_one(self, child: RunRecord) -> None:
         info = self.tracker.new_run(child.name, child.tags, self.parent_id)
         child.run_id, child.artifact_uri = info.run_id, info.artifact_uri
+        child.start_time = info.start_time
         self.tracker.log_params(child.run_id, child.params)
         if child.inputs:
             from mlflow.exceptions import MlflowException
@@ -159,18 +166,17 @@ class RunWriter:
     def close(self, children: list[RunRecord]) -> None:
         """Write every run's artifacts, log its metrics (those not logged while it ran), final
         name and tags, and end it with its status."""
-        for child in children:
-            child.metrics = [m for m in child.metrics if (m[0], m[2]) not in child.logged]
         if self.store is None:
             with ThreadPoolExecutor(THREADS) as pool:
                 list(pool.map(self._close_one, children))
+            keep(self.parent_id, children)
             return
         for child in children:
             self._write_files(child)
         now = int(time.time() * 1000)
         metrics, latest, tags, runs, names_ = [], [], [], [], []
         for child in children:
-            rows, newest = metric_rows(child.run_id, child.metrics, now)
+            rows, newest = metric_rows(child.run_id, child.unlogged(), now)
             metrics += rows
             latest += newest
             tags += [param_row(child.run_id, k, v) for k, v in child.final_tags.items()]
@@ -184,11 +190,12 @@ class RunWriter:
         else:
             self._insert({"metrics": metrics, "latest_metrics": latest, "tags": tags})
         self._update(runs, names_)
+        keep(self.parent_id, children)
 
     def _close_one(self, child: RunRecord) -> None:
         self._write_files(child)
         tags = {**child.final_tags, names.RUN_NAME: child.name}
-        self.tracker.log_metrics(child.run_id, child.metrics, tags=tags)
+        self.tracker.log_metrics(child.run_id, child.unlogged(), tags=tags)
         self.tracker.finish(child.run_id, child.status, child.error)
 
     def _write_files(self, child: RunRecord) -> None:
