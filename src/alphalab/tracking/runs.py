@@ -29,6 +29,7 @@ from alphalab.tracking.store import KEY_CHARS, Tracker
 
 BULK_MLFLOW = "3.17."  # the MLflow whose tables the bulk path writes (rows checked by tests)
 THREADS = 4  # a tracking server answers several clients at once; SQLite would not
+CHUNK = 512  # runs whose metric rows are built and inserted at a time (memory stays flat)
 
 
 @dataclass
@@ -171,24 +172,29 @@ class RunWriter:
                 list(pool.map(self._close_one, children))
             keep(self.parent_id, children)
             return
-        for child in children:
-            self._write_files(child)
         now = int(time.time() * 1000)
-        metrics, latest, tags, runs, names_ = [], [], [], [], []
-        for child in children:
-            rows, newest = metric_rows(child.run_id, child.unlogged(), now)
-            metrics += rows
-            latest += newest
+        with ThreadPoolExecutor(THREADS) as pool:  # the files are written beside the metrics
+            written = [pool.submit(self._write_files, child) for child in children]
+            replace = any(child.logged for child in children)  # what was logged while running
+            with self.store.ManagedSessionMaker(read_only=False) as session:
+                for start in range(0, len(children), CHUNK):  # rows of a few runs at a time
+                    metrics, latest = [], []
+                    for child in children[start : start + CHUNK]:
+                        rows, newest = metric_rows(child.run_id, child.unlogged(), now)
+                        metrics += rows
+                        latest += newest
+                    self._put(session, {"metrics": metrics}, latest, replace)
+            for done in written:
+                done.result()
+        tags, runs, names_ = [], [], []
+        for child in children:  # their artifacts written: the status each ends with is known
             tags += [param_row(child.run_id, k, v) for k, v in child.final_tags.items()]
             if child.error:
                 tags.append(param_row(child.run_id, names.ERROR, child.error))
             run = {"b_run": child.run_id, "b_status": child.status, "b_end": now}
             runs.append({**run, "b_name": child.name})
             names_.append({"b_run": child.run_id, "b_value": child.name})
-        if any(child.logged for child in children):  # replace what was logged while running
-            self._insert({"metrics": metrics, "tags": tags}, latest=latest)
-        else:
-            self._insert({"metrics": metrics, "latest_metrics": latest, "tags": tags})
+        self._insert({"tags": tags})
         self._update(runs, names_)
         keep(self.parent_id, children)
 
@@ -228,31 +234,37 @@ class RunWriter:
     def _insert(self, tables: dict[str, list[dict]], latest: list[dict] | None = None) -> None:
         """Insert rows into MLflow's tables, in one transaction; ``latest``: rows of
         ``latest_metrics`` that replace any a run already has for that key."""
+        with self.store.ManagedSessionMaker(read_only=False) as session:
+            self._put(session, tables, latest, replace=True)
+
+    def _put(self, session, tables: dict[str, list[dict]], latest, replace: bool) -> None:
+        """Insert rows in ``session``; ``latest`` rows replace a run's for that key when
+        ``replace`` (else they are its first)."""
         from mlflow.store.tracking.dbmodels import models
         from sqlalchemy import bindparam, delete, insert
 
         classes = {cls.__tablename__: cls for cls in sql_tables(models)}
-        with self.store.ManagedSessionMaker(read_only=False) as session:
-            if latest:
-                table = models.SqlLatestMetric.__table__
-                replaced = delete(table).where(
-                    table.c.run_uuid == bindparam("b_run"), table.c.key == bindparam("b_key")
-                )
-                session.connection().execute(
-                    replaced, [{"b_run": row["run_uuid"], "b_key": row["key"]} for row in latest]
-                )
-                tables = {**tables, "latest_metrics": latest}
-            for table, rows in tables.items():
-                if not rows:
-                    continue
-                if session.bind.dialect.name == "sqlite":  # Core's per-row work costs more
-                    columns = list(rows[0])
-                    marks = ", ".join("?" * len(columns))
-                    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-                    values = [tuple(row[c] for c in columns) for row in rows]
-                    session.connection().exec_driver_sql(sql, values)
-                else:
-                    session.execute(insert(classes[table]), rows)
+        if latest and replace:
+            table = models.SqlLatestMetric.__table__
+            replaced = delete(table).where(
+                table.c.run_uuid == bindparam("b_run"), table.c.key == bindparam("b_key")
+            )
+            session.connection().execute(
+                replaced, [{"b_run": row["run_uuid"], "b_key": row["key"]} for row in latest]
+            )
+        if latest:
+            tables = {**tables, "latest_metrics": latest}
+        for table, rows in tables.items():
+            if not rows:
+                continue
+            if session.bind.dialect.name == "sqlite":  # Core's per-row work costs more
+                columns = list(rows[0])
+                marks = ", ".join("?" * len(columns))
+                sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+                values = [tuple(row[c] for c in columns) for row in rows]
+                session.connection().exec_driver_sql(sql, values)
+            else:
+                session.execute(insert(classes[table]), rows)
 
     def _update(self, runs: list[dict], run_names: list[dict]) -> None:
         """End the runs (status, end time, final name) and rename their runName tags."""
