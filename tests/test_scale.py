@@ -3,6 +3,7 @@ filled in, is what writing each member alone would give."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from alphalab.config.parse import run_spec
@@ -68,3 +69,63 @@ def test_a_run_file_written_over_the_template_holds_what_h5py_would_write(tmp_pa
     assert sorted(float(v.ravel()[0]) for v in placed.values() if v.size) == sorted(
         float(v.ravel()[0]) for v in values if v.size
     )
+
+
+@pytest.mark.slow
+def test_a_large_populations_files_are_written_by_a_process_beside_the_store(tmp_path):
+    """From FORK_AT runs a forked process writes the artifacts while the metrics go in: every
+    run's files land whole."""
+    import itertools
+
+    import keras
+
+    from alphalab.engine.record import Job
+    from alphalab.engine.runs import run_jobs
+    from alphalab.tracking.files import FORK_AT
+    from alphalab.tracking.parent import ParentRun
+    from alphalab.tracking.store import tracker_for
+    from tests.conftest import store_uri
+
+    base = run_spec(compose(["+debug=fast", f"tracking.uri={store_uri(tmp_path)}"]))
+    grid = [0.1 * k for k in range(1, 13)]
+    jobs = [
+        Job(base.with_alpha(approach, alpha))
+        for approach in ("lambda", "trainable")
+        for alpha in itertools.product(grid, grid)
+    ]
+    assert len(jobs) >= FORK_AT
+    tracker = tracker_for(base.tracking)
+    parent = ParentRun.open(tracker, "many", "sweep", {})
+    results = run_jobs(jobs, parent_id=parent.run_id)
+    parent.close("FINISHED")
+    assert {r.status for r in results} == {"FINISHED"}
+    for result in results[:: len(results) // 7]:
+        folder = next(tmp_path.glob(f"**/{result.run_id}/artifacts"))
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "config.yaml",
+            "model.keras",
+            "weights.json",
+        ]
+        keras.saving.load_model(folder / "model.keras", safe_mode=True)
+
+
+def test_the_forked_writer_reports_which_runs_files_failed(tmp_path):
+    from types import SimpleNamespace
+
+    from alphalab.tracking.files import FORK_AT, write_files_beside
+
+    children = [SimpleNamespace(files=k, status="RUNNING", error=None) for k in range(FORK_AT)]
+
+    def write(child):
+        if child.files % 100 == 7:
+            return f"its artifacts could not be written: {child.files}"
+        (tmp_path / str(child.files)).write_text("x")
+        return None
+
+    written = write_files_beside(children, write, lambda child: tmp_path)
+    assert written.pid is not None  # a process of its own
+    written.wait()
+    failed = [c.files for c in children if c.status == "FAILED"]
+    assert failed == [7, 107, 207]
+    assert children[107].error.endswith("107")
+    assert len(list(tmp_path.iterdir())) == FORK_AT - 3

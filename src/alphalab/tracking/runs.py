@@ -22,6 +22,7 @@ from typing import Any
 
 from alphalab.config.names import Status
 from alphalab.tracking import names
+from alphalab.tracking.files import write_files_beside
 from alphalab.tracking.inputs import input_rows
 from alphalab.tracking.kept import keep
 from alphalab.tracking.rows import metric_rows, param_row, sql_tables
@@ -173,19 +174,17 @@ class RunWriter:
             keep(self.parent_id, children)
             return
         now = int(time.time() * 1000)
-        with ThreadPoolExecutor(THREADS) as pool:  # the files are written beside the metrics
-            written = [pool.submit(self._write_files, child) for child in children]
-            replace = any(child.logged for child in children)  # what was logged while running
-            with self.store.ManagedSessionMaker(read_only=False) as session:
-                for start in range(0, len(children), CHUNK):  # rows of a few runs at a time
-                    metrics, latest = [], []
-                    for child in children[start : start + CHUNK]:
-                        rows, newest = metric_rows(child.run_id, child.unlogged(), now)
-                        metrics += rows
-                        latest += newest
-                    self._put(session, {"metrics": metrics}, latest, replace)
-            for done in written:
-                done.result()
+        files = write_files_beside(children, self._write_files, self.artifact_folder)
+        replace = any(child.logged for child in children)  # what was logged while running
+        with self.store.ManagedSessionMaker(read_only=False) as session:
+            for start in range(0, len(children), CHUNK):  # rows of a few runs at a time
+                metrics, latest = [], []
+                for child in children[start : start + CHUNK]:
+                    rows, newest = metric_rows(child.run_id, child.unlogged(), now)
+                    metrics += rows
+                    latest += newest
+                self._put(session, {"metrics": metrics}, latest, replace)
+        files.wait()
         tags, runs, names_ = [], [], []
         for child in children:  # their artifacts written: the status each ends with is known
             tags += [param_row(child.run_id, k, v) for k, v in child.final_tags.items()]
@@ -204,23 +203,26 @@ class RunWriter:
         self.tracker.log_metrics(child.run_id, child.unlogged(), tags=tags)
         self.tracker.finish(child.run_id, child.status, child.error)
 
-    def _write_files(self, child: RunRecord) -> None:
+    def _write_files(self, child: RunRecord) -> str | None:
         """The run's artifacts: straight into its artifact folder on a local store, else
-        written to a temporary folder and uploaded."""
+        written to a temporary folder and uploaded. Returns why they could not be written
+        (the run then ends FAILED, saying so), None when they were."""
         if child.files is None:
-            return
+            return None
         try:
             folder = self.artifact_folder(child)
             if folder is not None:
                 folder.mkdir(parents=True, exist_ok=True)
                 child.files(folder)
-                return
+                return None
             with tempfile.TemporaryDirectory(prefix="alphalab-run-") as tmp:
                 child.files(Path(tmp))
                 self.tracker.log_artifacts(child.run_id, Path(tmp))
         except Exception as exc:  # noqa: BLE001 - the run ends FAILED, saying why
             child.status = Status.FAILED
             child.error = f"its artifacts could not be written: {type(exc).__name__}: {exc}"
+            return child.error
+        return None
 
     def artifact_folder(self, child: RunRecord) -> Path | None:
         """Where the run's artifacts can be written directly (a local artifact store)."""
