@@ -23,7 +23,7 @@ from alphalab.engine.runs import record_rejected
 from alphalab.results.compare import log_selected_models, record_comparison
 from alphalab.results.render import Comparison
 from alphalab.tracking.parent import ParentRun
-from alphalab.tracking.store import Tracker
+from alphalab.tracking.store import tracker_for
 
 
 class SweepSession:
@@ -45,7 +45,7 @@ class SweepSession:
     ) -> SweepContext:
         """Open (or resume) the parent run and publish the context the jobs read."""
         tracking = self.spec.tracking
-        tracker = Tracker(tracking.uri, tracking.experiment_name, tracking.artifact_location)
+        tracker = tracker_for(tracking)  # the one its jobs in this process use
         self.parent = ParentRun.open(tracker, self.name, Kind.SWEEP, params)
         context = SweepContext(
             parent_id=self.parent.run_id,

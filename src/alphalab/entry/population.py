@@ -75,14 +75,19 @@ class Jobs:
         return spec.with_seed(plain["seed"]) if "seed" in plain else spec
 
     def _compose_group(self, indices: list[int]) -> None:
-        """Compose the first job; derive the others, unless a second composition shows that
-        some value depends on the plain ones (then compose each)."""
+        """Compose the first job; derive the others, unless its config interpolates and a
+        second composition shows that some value depends on the plain ones (then compose
+        each)."""
         first = indices[0]
         self._spec(first, self.compose(first))
         base = self.specs[first]
         if base is None or len(indices) == 1:
             for index in indices[1:]:
                 self._spec(index, self.compose(index))
+            return
+        if not _interpolates(self.configs[first]):  # no value can depend on the plain ones
+            for index in indices[1:]:
+                self.specs[index] = self._derive(base, index)
             return
         probe = indices[1]
         self._spec(probe, self.compose(probe))
@@ -93,6 +98,29 @@ class Jobs:
             return
         for index in indices[2:]:
             self.specs[index] = self._derive(base, index)
+
+
+def _interpolates(config: DictConfig) -> bool:
+    """Whether any value outside Hydra's own section is an interpolation."""
+    from omegaconf import DictConfig as Dict
+    from omegaconf import ListConfig, OmegaConf
+
+    def walk(node) -> bool:
+        keys = node.keys() if isinstance(node, Dict) else range(len(node))
+        for key in keys:
+            if OmegaConf.is_interpolation(node, key):
+                return True
+            child = node._get_node(key)
+            if isinstance(child, (Dict, ListConfig)) and walk(child):
+                return True
+        return False
+
+    return any(
+        OmegaConf.is_interpolation(config, key)
+        or (isinstance(config._get_node(key), (Dict, ListConfig)) and walk(config._get_node(key)))
+        for key in config
+        if key != "hydra"
+    )
 
 
 def _job_return(overrides: list[str], loss: float, sweep_dir: str):
