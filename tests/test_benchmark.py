@@ -48,6 +48,12 @@ def test_benchmark_runs_on_a_tiny_setting(tmp_path):
     assert "parallel_speedup" not in sweeps
     big = data["big_grid"]
     assert big["jobs"] == 8 and big["finished_children"] == [8]
+    assert 0.2 < big["peak_gb"] < 24 and big["kb_per_member"] > big["db_kb_per_member"] > 0
+    assert sweeps["floor_ratio"] == sweeps["population_median_s"] / sweeps["floor_median_s"]
+    pruning = data["pruning"]
+    assert pruning["whole"]["pruned"] == 0 and pruning["pruned"]["pruned"] > 0
+    assert pruning["pruned"]["finished_children"] == pruning["jobs"] == 8
+    assert "sweep.prune" in result.stdout and "its floor" in result.stdout
     assert 0 < data["logging"]["alphalab_share"] < data["logging"]["sync_share"]
     searches = data["searches"]
     for population in ("8", "1"):

@@ -83,6 +83,33 @@ def measure_startup(repeats: int) -> dict:
     return out
 
 
+def _timed_rss(cmd: list[str]) -> tuple[float, float, str]:
+    """Run a command; its wall time, its own peak resident memory (GB) and its output."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=project_root(), env=_env(), stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{err.read().decode()[-2000:]}")
+        return seconds, usage.ru_maxrss / 1e6, out.read().decode()  # ru_maxrss: KB on Linux
+
+
+def _sweep_command(folder: Path, extra: list[str]) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "experiments.run",
+        "+sweep=alpha",
+        *extra,
+        f"tracking.uri=sqlite:///{folder / 'mlflow.db'}",
+        f"hydra.sweep.dir={folder / 'hydra'}",
+    ]
+
+
 def _sweep(folder: Path, extra: list[str]) -> float:
     """Wall time of ``+sweep=alpha EXTRA`` into a store in ``folder``."""
     cmd = [
@@ -117,10 +144,12 @@ def measure_sweeps(repeats: int, extra: list[str], parallel: bool) -> dict:
     """The sweep through the population launcher (the default), job by job through the basic
     launcher, as a bare Keras loop, and on 2 joblib workers; interleaved, each on its own store."""
     jobs = _jobs(extra)
-    population, harness, bare, joblib, fits = [], [], [], [], []
+    population, harness, bare, joblib, fits, imports = [], [], [], [], [], []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="alphalab-bench-") as tmp:
             population.append(_sweep(Path(tmp) / "population", extra))
+            floor = [sys.executable, "-c", "import tensorflow, keras, mlflow, hydra"]
+            imports.append(_timed(floor)[0])
             harness.append(_sweep(Path(tmp) / "basic", [*extra, "hydra/launcher=basic"]))
             cmd = [sys.executable, "-m", "experiments.dev.measure", "bare", json.dumps(jobs)]
             bare.append(_timed(cmd)[0])
@@ -144,6 +173,10 @@ def measure_sweeps(repeats: int, extra: list[str], parallel: bool) -> dict:
     for key in ("single_fit_s", "population_fit_s"):
         out[f"{key[:-2]}_median_s"] = statistics.median(f[key] for f in fits)
     out["population_fit_ratio"] = out["population_fit_median_s"] / out["single_fit_median_s"]
+    # the floor: one process importing what the job needs, plus the population's fit
+    out["imports_s"] = imports
+    out["floor_median_s"] = statistics.median(imports) + out["population_fit_median_s"]
+    out["floor_ratio"] = out["population_median_s"] / out["floor_median_s"]
     if parallel:
         out["joblib_s"] = joblib
         out["joblib_median_s"] = statistics.median(joblib)
@@ -151,30 +184,81 @@ def measure_sweeps(repeats: int, extra: list[str], parallel: bool) -> dict:
     return out
 
 
-def measure_big_grid(points: int, repeats: int) -> dict:
-    """A points x points grid with both approaches through the population launcher, end to end,
-    and how many children landed FINISHED."""
-    grid = [
+def _grid(points: int) -> list[str]:
+    return [
         "alpha.real=" + ",".join(f"{0.05 + 1.55 * i / (points - 1):.4f}" for i in range(points)),
         "alpha.imag=" + ",".join(f"{0.5 + 3.0 * i / (points - 1):.4f}" for i in range(points)),
     ]
-    times, finished = [], []
-    for _ in range(repeats):
-        with tempfile.TemporaryDirectory(prefix="alphalab-bench-big-") as tmp:
-            times.append(_sweep(Path(tmp), grid))
-            import sqlite3
 
-            with sqlite3.connect(Path(tmp) / "mlflow.db") as connection:
-                query = (
-                    "SELECT count(*) FROM runs JOIN tags USING (run_uuid) WHERE "
-                    "tags.key = 'mlflow.parentRunId' AND runs.status = 'FINISHED'"
-                )
-                finished.append(connection.execute(query).fetchone()[0])
+
+def _big_sweep(points: int, extra: list[str]) -> dict:
+    """One points x points sweep with both approaches: wall time, peak memory, how many
+    children FINISHED (and how many were pruned), the store's bytes per member, the best fixed
+    cell and the best learned alpha."""
+    import sqlite3
+
+    with tempfile.TemporaryDirectory(prefix="alphalab-bench-big-") as tmp:
+        folder = Path(tmp)
+        seconds, peak_gb, _ = _timed_rss(_sweep_command(folder, [*_grid(points), *extra]))
+        on_disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        with sqlite3.connect(folder / "mlflow.db") as connection:
+            child = (
+                "FROM runs JOIN tags USING (run_uuid) WHERE tags.key = 'mlflow.parentRunId' "
+                "AND runs.status = 'FINISHED'"
+            )
+            finished = connection.execute(f"SELECT count(*) {child}").fetchone()[0]
+            pruned = connection.execute(
+                "SELECT count(*) FROM tags WHERE key = 'alphalab.pruned'"
+            ).fetchone()[0]
+            best = dict(
+                connection.execute(
+                    "SELECT latest_metrics.key, latest_metrics.value FROM latest_metrics "
+                    "JOIN tags USING (run_uuid) WHERE "
+                    "tags.key = 'alphalab.kind' AND tags.value = 'sweep' AND latest_metrics.key "
+                    "LIKE 'best_%_alpha_%'"
+                ).fetchall()
+            )
+        db = (folder / "mlflow.db").stat().st_size
+    members = 2 * points * points
     return {
-        "jobs": 2 * points * points,
-        "runs_s": times,
-        "median_s": statistics.median(times),
+        "jobs": members,
+        "seconds": seconds,
+        "peak_gb": peak_gb,
         "finished_children": finished,
+        "pruned": pruned,
+        "kb_per_member": on_disk / members / 1000,
+        "db_kb_per_member": db / members / 1000,
+        "best": best,
+    }
+
+
+def measure_big_grid(points: int, repeats: int) -> dict:
+    """A points x points grid with both approaches through the population launcher, end to end
+    (medians of ``repeats``), its peak memory and what it leaves in the store."""
+    runs = [_big_sweep(points, []) for _ in range(repeats)]
+    return {
+        "jobs": runs[0]["jobs"],
+        "runs_s": [r["seconds"] for r in runs],
+        "median_s": statistics.median(r["seconds"] for r in runs),
+        "peak_gb": max(r["peak_gb"] for r in runs),
+        "finished_children": [r["finished_children"] for r in runs],
+        "kb_per_member": runs[0]["kb_per_member"],
+        "db_kb_per_member": runs[0]["db_kb_per_member"],
+    }
+
+
+def measure_pruning(points: int, epochs: int) -> dict:
+    """The same big grid at ``epochs`` epochs with and without ``sweep.prune``: times and the
+    answers (best fixed cell, best learned alpha)."""
+    long = [f"train.epochs={epochs}"]
+    whole = _big_sweep(points, long)
+    pruned = _big_sweep(points, [*long, "sweep.prune=true"])
+    return {
+        "jobs": whole["jobs"],
+        "epochs": epochs,
+        "whole": whole,
+        "pruned": pruned,
+        "speedup": whole["seconds"] / pruned["seconds"],
     }
 
 
