@@ -92,3 +92,11 @@ def test_progress_and_metrics_arrive_while_the_population_trains(tmp_path):
         ).fetchone()[0]
     assert len(counts) == 64 and {row for row in counts} == {("FINISHED", EPOCHS)}
     assert latest == 32  # each child's latest val_loss is its last epoch's
+    with sqlite3.connect(tmp_path / "mlflow.db") as con:
+        progress = [
+            value
+            for (value,) in con.execute(
+                "SELECT value FROM metrics WHERE key = 'sweep_progress' ORDER BY step"
+            )
+        ]
+    assert progress and progress == sorted(progress) and 0 < progress[-1] < 1  # the parent's

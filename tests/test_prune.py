@@ -66,9 +66,10 @@ def _grid_jobs(tmp_path, name: str, *overrides: str) -> list[Job]:
             [
                 "train.epochs=20",
                 "task.n_samples=300",
-                "model.head=gain",  # fixed-alpha members train too
                 f"tracking.uri={store_uri(tmp_path / name)}",
                 *overrides,
+                # the built-in model with a gain: fixed-alpha members train too
+                *(() if any("builder" in o for o in overrides) else ("model.head=gain",)),
             ]
         )
     )
@@ -180,3 +181,19 @@ def test_the_summary_of_runs_this_process_wrote_equals_the_stores(tmp_path):
     assert [repr(row) for row in from_memory] == [repr(row) for row in from_store]
     assert any(row.pruned for row in from_memory)
     assert trajectories(tracker, from_memory) == trajectories(tracker, from_store) != {}
+
+
+@pytest.mark.slow
+def test_a_users_model_prunes_as_copies_train_on(tmp_path):
+    """A user's builder trains as copies side by side; the survivors of a rung are rebuilt as
+    fewer copies and go on exactly as in the unpruned fit."""
+    user = ("model.builder=tests.user_models.with_offset_branch", "train.epochs=9")
+    jobs, whole = _train(tmp_path, "whole", *user)
+    _, pruned = _train(tmp_path, "pruned", *user, "sweep.prune=true", "sweep.prune_grace=3")
+    assert sum(names.PRUNED in run.data.tags for run in pruned) == 12  # 9 -> 3 per arm at 3
+    for job, a, b in zip(jobs, whole, pruned, strict=True):
+        epochs = int(b.data.tags.get(names.PRUNED, 9))
+        full = _history(tmp_path, "whole", a, "val_loss")
+        np.testing.assert_allclose(
+            _history(tmp_path, "pruned", b, "val_loss"), full[:epochs], rtol=LOSS_RTOL
+        )

@@ -126,6 +126,11 @@ class PopulationProgress:
             flush=True,
         )
 
+    def fraction(self, epoch: int) -> float:
+        """How much of the sweep is done once this population's epoch ``epoch`` ended."""
+        sweep = self.sweep
+        return (sweep.done + self.size * epoch / self.epochs) / max(sweep.total, 1)
+
     def close(self) -> None:
         """The population is done."""
         if self.task is not None:

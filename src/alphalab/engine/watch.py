@@ -13,6 +13,8 @@ from alphalab.engine.outcome import FitOutcome
 from alphalab.tracking import names
 from alphalab.tracking.runs import RunWriter
 
+PROGRESS = "sweep_progress"  # the parent's metric: the fraction of the sweep's epochs done
+
 
 class Watch:
     """While a population trains: after every epoch its progress shown, and its runs' epochs
@@ -49,7 +51,9 @@ class Watch:
         due = epoch == 1 or time.perf_counter() - self.flushed >= self.wait
         if not self.failed and not busy and epoch < self.epochs and due:
             self.flushed = time.perf_counter()
-            self.pending = self.thread.submit(self._write, self._points(members))
+            done = self.shown.fraction(epoch)
+            progress = [(PROGRESS, done, round(done * 10_000))]  # step: grows over populations
+            self.pending = self.thread.submit(self._write, self._points(members), progress)
 
     def finish(self) -> None:
         """Wait for the last write (before the runs close: they write only the rest)."""
@@ -75,11 +79,11 @@ class Watch:
             points.append((self.records[job], values))
         return points
 
-    def _write(self, points) -> None:
+    def _write(self, points, progress) -> None:
         """In the background, while the fit goes on."""
         start = time.perf_counter()
         try:
-            self.writer.live(points)
+            self.writer.live(points, progress)
         except Exception as exc:  # noqa: BLE001 - the runs' close writes every epoch anyway
             self.failed = True
             print(f"alphalab: live metrics stopped ({one_line(exc)}); logged at the end")

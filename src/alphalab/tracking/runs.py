@@ -143,9 +143,16 @@ class RunWriter:
             except MlflowException:  # another process created the same dataset meanwhile
                 self.tracker.client.log_inputs(child.run_id, datasets=child.inputs)
 
-    def live(self, points: list[tuple[RunRecord, list[tuple[str, float, int]]]]) -> None:
-        """Log metrics of runs still RUNNING (their epochs so far), all in one write on a SQL
-        store; ``close`` later writes only what was not logged here."""
+    def live(
+        self,
+        points: list[tuple[RunRecord, list[tuple[str, float, int]]]],
+        parent: list[tuple[str, float, int]] = (),
+    ) -> None:
+        """Log metrics of runs still RUNNING (their epochs so far), and ``parent`` on the
+        parent run, all in one write on a SQL store; ``close`` later writes only what was not
+        logged here."""
+        if parent and self.parent_id:
+            points = [*points, (RunRecord("", {}, {}, run_id=self.parent_id), list(parent))]
         if self.store is None:
 
             def log(item):
