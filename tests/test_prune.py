@@ -188,10 +188,10 @@ def test_a_users_model_prunes_as_copies_train_on(tmp_path):
     """A user's builder trains as copies side by side; the survivors of a rung are rebuilt as
     fewer copies and go on exactly as in the unpruned fit."""
     user = ("model.builder=tests.user_models.with_offset_branch", "train.epochs=9")
-    jobs, whole = _train(tmp_path, "whole", *user)
+    _, whole = _train(tmp_path, "whole", *user)
     _, pruned = _train(tmp_path, "pruned", *user, "sweep.prune=true", "sweep.prune_grace=3")
     assert sum(names.PRUNED in run.data.tags for run in pruned) == 12  # 9 -> 3 per arm at 3
-    for job, a, b in zip(jobs, whole, pruned, strict=True):
+    for a, b in zip(whole, pruned, strict=True):
         epochs = int(b.data.tags.get(names.PRUNED, 9))
         full = _history(tmp_path, "whole", a, "val_loss")
         np.testing.assert_allclose(
