@@ -255,3 +255,29 @@ def test_a_distributed_search_without_what_it_needs_is_one_line(tmp_path, env, e
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
     (line,) = error_lines(result.stderr)
     assert line.startswith("alphalab: error: " + expected)
+
+
+def test_a_relative_sqlite_uri_is_relative_to_the_folder_the_command_starts_in(
+    tmp_path, monkeypatch
+):
+    from alphalab.tracking.store import resolve_uri
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_uri("sqlite:///mlflow.db") == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert resolve_uri("sqlite:///a/b.db?timeout=5") == f"sqlite:///{tmp_path / 'a/b.db'}?timeout=5"
+    assert resolve_uri("sqlite:////abs/m.db") == "sqlite:////abs/m.db"
+    (tmp_path / "here").mkdir()
+    args = ("+debug=fast", "tracking.uri=sqlite:///mlflow.db", f"hydra.run.dir={tmp_path / 'h'}")
+    result = cli("experiments.run", *args, cwd=tmp_path / "here", env={"PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run,) = all_runs(f"sqlite:///{tmp_path / 'here' / 'mlflow.db'}")
+    assert run.info.status == "FINISHED"
+
+
+def test_a_sqlite_store_where_no_file_can_be_made_is_one_line():
+    from alphalab.tracking.precheck import store_problem
+
+    problem = store_problem("sqlite:////proc/alphalab-x.db")
+    assert problem is not None and "no file can be created in the folder /proc" in problem
+    assert "\n" not in problem

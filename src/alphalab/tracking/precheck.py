@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit, urlunsplit
@@ -84,6 +85,11 @@ def _sqlite_problem(uri: str) -> str | None:
         return f"cannot create the folder {folder} ({exc.strerror or exc})"
     if not os.access(folder, os.W_OK):
         return f"the folder {folder} is not writable"
+    try:  # a folder may take no files whatever its mode says (/proc, a read-only mount as root)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".alphalab-probe-"):
+            pass
+    except OSError as exc:
+        return f"no file can be created in the folder {folder} ({exc.strerror or exc})"
     state, message = sqlite_state(db)
     return message if state in ("broken", "old") else None
 

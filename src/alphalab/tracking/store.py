@@ -28,8 +28,15 @@ def default_uri() -> str:
 
 
 def resolve_uri(configured: str | None) -> str:
-    """``tracking.uri`` from config, else ``MLFLOW_TRACKING_URI``, else the project's store."""
-    return configured or os.environ.get("MLFLOW_TRACKING_URI") or default_uri()
+    """``tracking.uri`` from config, else ``MLFLOW_TRACKING_URI``, else the project's store; a
+    relative SQLite path (``sqlite:///mlflow.db``, the form MLflow's docs use) made absolute
+    against the folder the command starts in, as MLflow itself reads it."""
+    uri = configured or os.environ.get("MLFLOW_TRACKING_URI") or default_uri()
+    prefix = "sqlite:///"
+    path, mark, query = uri[len(prefix) :].partition("?")
+    if uri.startswith(prefix) and path and path != ":memory:" and not Path(path).is_absolute():
+        return f"{prefix}{Path.cwd() / path}{mark}{query}"
+    return uri
 
 
 def to_param(value: Any) -> str:
