@@ -26,7 +26,21 @@ class PopulationLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        """Run the batch; one JobReturn per job, in order."""
+        """Run the batch; one JobReturn per job, in order. A multirun that is not an alphalab
+        sweep (no sweep opened by alphalab's callback: another app's task function) runs
+        exactly as Hydra's basic launcher runs it."""
+        from alphalab.engine.context import SweepContext
+
+        if SweepContext.from_env() is None:
+            from hydra._internal.core_plugins.basic_launcher import BasicLauncher
+
+            basic = BasicLauncher()
+            basic.setup(
+                hydra_context=self.hydra_context,
+                task_function=self.task_function,
+                config=self.config,
+            )
+            return basic.launch(job_overrides, initial_job_idx)
         from alphalab.entry.population import launch
 
         return launch(self, job_overrides, initial_job_idx)
