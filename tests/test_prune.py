@@ -15,7 +15,7 @@ from alphalab.config.names import Arm
 from alphalab.config.parse import run_spec
 from alphalab.config.spec import PruneSpec
 from alphalab.engine.outcome import FitOutcome
-from alphalab.engine.population.train import rank
+from alphalab.engine.population.prune import rank
 from alphalab.engine.record import Job
 from alphalab.tracking import names
 from tests.conftest import all_runs, compose, store_uri

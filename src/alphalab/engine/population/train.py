@@ -5,7 +5,6 @@ at that epoch."""
 
 from __future__ import annotations
 
-import math
 import time
 
 import keras
@@ -15,8 +14,10 @@ from keras import ops
 from alphalab.config.names import learns
 from alphalab.config.spec import PruneSpec, RunSpec
 from alphalab.engine.fit import dataset, nothing_to_train_is_fine, pipelines
+from alphalab.engine.interrupt import interruptible
 from alphalab.engine.outcome import FitOutcome, nonfinite
 from alphalab.engine.population.export import Layout, slot_lists
+from alphalab.engine.population.prune import rank
 from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, alpha_of
 from alphalab.tracking import names
 
@@ -234,7 +235,7 @@ def fit_population(
         if not model.optimizer.built:  # as after a single run's fit: every slot exists
             model.optimizer.build(model.trainable_variables)
         start = time.perf_counter()
-        with nothing_to_train_is_fine():
+        with nothing_to_train_is_fine(), interruptible() as stop:
             model.fit(
                 batches,
                 validation_data=validation,
@@ -242,7 +243,7 @@ def fit_population(
                 epochs=end,
                 shuffle=False,  # the dataset shuffles itself, from the seed
                 verbose=0,
-                callbacks=callbacks,
+                callbacks=[*callbacks, stop],
             )
         for k in live:
             outcomes[k].seconds += (time.perf_counter() - start) / len(live)
@@ -268,20 +269,6 @@ def fit_population(
     for i, (weights, state) in now.snapshot(ending).items():
         outcomes[live[i]].weights, outcomes[live[i]].optimizer = weights, state
     return outcomes
-
-
-def rank(running: list[int], outcomes: list[FitOutcome], groups: list, prune: PruneSpec):
-    """Which of the ``running`` members (positions in the fit, with their ``outcomes``) go on
-    after a rung: in each group (``groups[position]``), the best ``ceil(n / eta)`` by their last
-    validation loss (ties by position: deterministic)."""
-    by_group: dict = {}
-    for position, outcome in zip(running, outcomes, strict=True):
-        by_group.setdefault(groups[position], []).append((outcome.last(names.VAL_LOSS), position))
-    keep = []
-    for members in by_group.values():
-        members.sort()
-        keep += [position for _, position in members[: math.ceil(len(members) / prune.eta)]]
-    return sorted(keep)
 
 
 def _score_test(model, data, spec: RunSpec, outcomes: list[FitOutcome], positions) -> None:
