@@ -2,8 +2,21 @@
 (``hydra.test_utils.launcher_common_tests``), run against ``hydra/launcher=population``: any
 task function, not only alphalab's, runs through it exactly as through the basic launcher."""
 
+import pytest
 from hydra.test_utils.launcher_common_tests import IntegrationTestSuite, LauncherTestSuite
+from hydra.version import VersionBase, __compat_version__
 from pytest import mark
+
+
+@pytest.fixture(autouse=True)
+def hydras_own_version_base():
+    """Hydra's suites run at Hydra's compatibility defaults (a job changes into its folder);
+    the version base is one per process, and alphalab's own tests compose at 1.3's."""
+    versions = VersionBase.instance()
+    before = versions.getbase()
+    versions.setbase(__compat_version__)
+    yield
+    versions.version_base = before
 
 
 @mark.parametrize("launcher_name, overrides", [("population", [])])
