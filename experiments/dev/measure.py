@@ -99,6 +99,7 @@ def _timed_rss(cmd: list[str]) -> tuple[float, float, str]:
 
 
 def _sweep_command(folder: Path, extra: list[str]) -> list[str]:
+    """``+sweep=alpha EXTRA`` into a store and sweep folder in ``folder``."""
     return [
         sys.executable,
         "-m",
@@ -112,16 +113,7 @@ def _sweep_command(folder: Path, extra: list[str]) -> list[str]:
 
 def _sweep(folder: Path, extra: list[str]) -> float:
     """Wall time of ``+sweep=alpha EXTRA`` into a store in ``folder``."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "experiments.run",
-        "+sweep=alpha",
-        *extra,
-        f"tracking.uri=sqlite:///{folder / 'mlflow.db'}",
-        f"hydra.sweep.dir={folder / 'hydra'}",
-    ]
-    return _timed(cmd)[0]
+    return _timed(_sweep_command(folder, extra))[0]
 
 
 def _jobs(extra: list[str]) -> list[list[str]]:

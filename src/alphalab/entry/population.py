@@ -105,9 +105,11 @@ def _interpolates(config: DictConfig) -> bool:
     from omegaconf import DictConfig as Dict
     from omegaconf import ListConfig, OmegaConf
 
-    def walk(node) -> bool:
+    def walk(node, skip: str | None = None) -> bool:
         keys = node.keys() if isinstance(node, Dict) else range(len(node))
         for key in keys:
+            if key == skip:
+                continue
             if OmegaConf.is_interpolation(node, key):
                 return True
             child = node._get_node(key)
@@ -115,12 +117,7 @@ def _interpolates(config: DictConfig) -> bool:
                 return True
         return False
 
-    return any(
-        OmegaConf.is_interpolation(config, key)
-        or (isinstance(config._get_node(key), (Dict, ListConfig)) and walk(config._get_node(key)))
-        for key in config
-        if key != "hydra"
-    )
+    return walk(config, skip="hydra")
 
 
 def _job_return(overrides: list[str], loss: float, sweep_dir: str):
