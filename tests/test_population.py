@@ -45,6 +45,23 @@ def children_by_key(folder: Path) -> dict[str, object]:
     return {c.data.tags["alphalab.job_key"]: c for c in children}
 
 
+def job_folder(folder: Path, number: int) -> dict[str, object]:
+    """Job ``number``'s ``.hydra`` files as data, without what says where and how it was launched
+    (folders, the launcher, the parent run handed to the jobs)."""
+    from omegaconf import OmegaConf
+
+    here = str(folder)
+    files = {}
+    for name in ("config", "hydra", "overrides"):
+        text = (folder / "hydra" / str(number) / ".hydra" / f"{name}.yaml").read_text()
+        files[name] = OmegaConf.to_container(OmegaConf.create(text.replace(here, "<here>")))
+    hydra = files["hydra"]["hydra"]
+    assert hydra["runtime"]["output_dir"] == f"<here>/hydra/{number}"
+    hydra.pop("launcher"), hydra["overrides"].pop("hydra"), hydra["job"].pop("env_set")
+    hydra["runtime"]["choices"].pop("hydra/launcher")
+    return files
+
+
 def weights(folder: Path, run) -> dict[str, list]:
     local = client(store_uri(folder)).download_artifacts(
         run.info.run_id, "weights.json", str(folder / "dl" / run.info.run_id)
@@ -61,6 +78,14 @@ def test_population_and_basic_launcher_record_the_same_jobs(tmp_path):
     assert "launcher population" in a.stdout and "launcher basic" in b.stdout
     together, alone = children_by_key(pop), children_by_key(basic)
     assert len(together) == 8 and set(together) == set(alone)
+    # each member's job folder is the one Hydra's basic launcher makes for the same job
+    for number in range(8):
+        assert job_folder(pop, number) == job_folder(basic, number)
+    logged = [
+        (pop / "hydra" / str(n) / "run.log").read_text().split("MLflow run ")[1][:32]
+        for n in range(8)
+    ]
+    assert sorted(logged) == sorted(c.info.run_id for c in together.values())  # its run, once
     c_pop, c_basic = client(store_uri(pop)), client(store_uri(basic))
     for key, member in together.items():
         single = alone[key]

@@ -6,6 +6,7 @@ one population, and any other job runs as Hydra's basic launcher runs it."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from alphalab.config.parse import resolved, run_spec
 from alphalab.config.spec import Alpha, RunSpec
 from alphalab.engine.context import SweepContext
 from alphalab.engine.progress import SweepProgress
+from alphalab.entry.job_folders import JobFolders
 
 PLAIN = ("alpha.real", "alpha.imag", "seed")  # set on a copy of the composed config
 LINE_PER_MEMBER = 64  # larger populations report in one line
@@ -37,8 +39,16 @@ class Jobs:
         for index, overrides in enumerate(self.overrides):
             rest = tuple(o for o in overrides if o.split("=")[0] not in PLAIN)
             groups.setdefault(rest, []).append(index)
-        for indices in groups.values():
+        self.first_of = [0] * len(self.overrides)  # each job's group, by its first job
+        self.groups = {indices[0]: indices for indices in groups.values()}
+        for first, indices in self.groups.items():
+            for index in indices:
+                self.first_of[index] = first
             self._compose_group(indices)
+
+    def group_of(self, first: int) -> list[int]:
+        """The jobs whose overrides differ from job ``first``'s only in plain values."""
+        return self.groups[first]
 
     def compose(self, index: int) -> DictConfig:
         """Job ``index``'s config exactly as Hydra composes it (composed once)."""
@@ -56,7 +66,8 @@ class Jobs:
         except ConfigError as exc:
             self.errors[index] = (str(exc), resolved(config))
 
-    def _plain(self, index: int) -> dict[str, Any]:
+    def plain(self, index: int) -> dict[str, Any]:
+        """Job ``index``'s plain values (``PLAIN``) as its overrides set them."""
         found = {}
         for override in self.overrides[index]:
             key = override.split("=")[0]
@@ -67,7 +78,7 @@ class Jobs:
         return found
 
     def _derive(self, base: RunSpec, index: int) -> RunSpec:
-        plain = self._plain(index)
+        plain = self.plain(index)
         alpha = Alpha(
             plain.get("alpha.real", base.alpha.real), plain.get("alpha.imag", base.alpha.imag)
         )
@@ -120,12 +131,17 @@ def _interpolates(config: DictConfig) -> bool:
     return walk(config, skip="hydra")
 
 
-def _job_return(overrides: list[str], loss: float, sweep_dir: str):
+def _job_return(jobs: Jobs, folders: JobFolders, index: int, loss: float):
+    """Job ``index``'s JobReturn as ``run_job`` fills it, but for its configs (``cfg`` and
+    ``hydra_cfg`` stay None: they are in its folder's ``.hydra``)."""
     from hydra.core.utils import JobReturn, JobStatus
 
+    hydra = jobs.compose(jobs.first_of[index]).hydra
     ret = JobReturn()
-    ret.overrides, ret.working_dir, ret.status = overrides, sweep_dir, JobStatus.COMPLETED
-    ret.return_value = loss
+    ret.overrides, ret.status, ret.return_value = jobs.overrides[index], JobStatus.COMPLETED, loss
+    folder = folders.folder(index)
+    ret.working_dir = folder if hydra.job.chdir and folder else os.getcwd()
+    ret.task_name = hydra.job.name
     return ret
 
 
@@ -143,10 +159,13 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     Path(sweep_dir).mkdir(parents=True, exist_ok=True)
     context = SweepContext.from_env()
     jobs = Jobs(launcher, job_overrides)
+    folders = JobFolders(jobs)
     returns: list[Any] = [None] * len(jobs.overrides)
     for index, (error, config) in jobs.errors.items():
+        folders.prepare([index])
         report_rejected(context, config, error)
-        returns[index] = _job_return(jobs.overrides[index], math.inf, sweep_dir)
+        folders.log(index, f"alphalab: config rejected: {error}")
+        returns[index] = _job_return(jobs, folders, index, math.inf)
     progress = SweepProgress(context.total, context.done_at_start) if context else None
     populations: dict[str, list[int]] = {}
     for index, spec in enumerate(jobs.specs):
@@ -163,6 +182,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
                 job_subdir_key="hydra.sweep.subdir",
             )
             continue
+        folders.prepare(indices)
         runs = [(i, fold) for i in indices for fold in jobs.specs[i].folds]  # (job, its fold)
         results = run_jobs([Job(fold) for _, fold in runs], context, progress=progress)
         report = report_population if len(results) > LINE_PER_MEMBER else report_members
@@ -171,7 +191,8 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
         for (index, _), result in zip(runs, results, strict=True):
             mine.setdefault(index, []).append(result)
         for index in indices:
-            returns[index] = _job_return(jobs.overrides[index], job_value(mine[index]), sweep_dir)
+            folders.log(index, "\n".join(result.describe() for result in mine[index]))
+            returns[index] = _job_return(jobs, folders, index, job_value(mine[index]))
     if progress is not None:
         progress.close()
     return returns
