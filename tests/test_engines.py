@@ -7,7 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
+import signal
+import subprocess
 import tempfile
 import time
 import urllib.request
@@ -149,25 +152,128 @@ def test_reproduce_reruns_a_logged_run_and_says_whether_it_matches(server, serve
     assert "final_val_loss 1.2345 then" in differs.report()
 
 
+def population_sweep(folder: Path, uri: str, name: str, *args: str) -> dict[str, object]:
+    """A FAST+GRID sweep through the population launcher (``args`` say where its populations
+    train); its children by job key, each checked recorded whole: per-epoch metrics, files."""
+    args = (*FAST, *GRID, *args, f"tracking.uri={uri}", f"sweep.name={name}")
+    args += (f"tracking.artifact_location={folder / 'artifacts'}",)
+    output = sweep_in(folder, name, *args)
+    assert "launcher population" in output and "[  4/4]" in output, output[-2000:]
+    _, children = check_sweep(uri, 4, name)
+    for child in children:
+        history = client(uri).get_metric_history(child.info.run_id, "val_loss")
+        assert [m.step for m in history] == [0, 1, 2]
+        assert history[-1].value == pytest.approx(child.data.metrics["final_val_loss"])
+        files = {f.path for f in client(uri).list_artifacts(child.info.run_id)}
+        assert {"weights.json", "model.keras"} <= files, files
+    for number in range(4):  # every member's Hydra job folder
+        assert (folder / name / str(number) / ".hydra" / "overrides.yaml").is_file()
+    return {c.data.tags["alphalab.job_key"]: c for c in children}
+
+
+@pytest.fixture(scope="module")
+def local_on_server(server, tmp_path_factory) -> dict[str, object]:
+    """The local engine's records of the FAST+GRID jobs, through the server."""
+    return population_sweep(tmp_path_factory.mktemp("local"), server, "population-server")
+
+
 @pytest.mark.needs("postgresql")
 def test_the_population_launcher_records_every_member_on_postgresql_and_through_a_server(
-    postgres, server, tmp_path
+    postgres, local_on_server, tmp_path
 ):
     """The sweeps' default launcher: its bulk SQL on PostgreSQL itself, its threads over HTTP."""
-    direct = postgres.create_database("population")
-    for name, uri in (("direct", direct), ("server", server)):
-        args = [*FAST, *GRID, f"tracking.uri={uri}", f"sweep.name=population-{name}"]
-        args += [f"tracking.artifact_location={tmp_path / 'artifacts'}"]
-        output = sweep_in(tmp_path, name, *args)
-        assert "launcher population" in output and "[  4/4]" in output, output[-2000:]
-        _, children = check_sweep(uri, 4, f"population-{name}")
-        for child in children:
-            assert child.data.tags["alphalab.population"] == "4"
-            history = client(uri).get_metric_history(child.info.run_id, "val_loss")
-            assert [m.step for m in history] == [0, 1, 2]
-            assert history[-1].value == pytest.approx(child.data.metrics["final_val_loss"])
-            files = {f.path for f in client(uri).list_artifacts(child.info.run_id)}
-            assert {"weights.json", "model.keras"} <= files, files
+    direct = population_sweep(tmp_path, postgres.create_database("population"), "direct")
+    for children in (direct, local_on_server):
+        assert {c.data.tags["alphalab.population"] for c in children.values()} == {"4"}
+
+
+def same_records(got: dict, want: dict) -> None:
+    """Two engines' records of the same jobs: the same metrics (within the population's
+    stated tolerance, test_population.py) and the same params but for the command."""
+    assert set(got) == set(want)
+    for key, run in got.items():
+        other = want[key]
+        assert set(run.data.metrics) == set(other.data.metrics)
+        for name in set(run.data.metrics) - {"train_seconds", "sweep_progress"}:
+            assert run.data.metrics[name] == pytest.approx(
+                other.data.metrics[name], rel=1e-5, abs=1e-6
+            ), name
+        assert where_and_how(run.data.params) == where_and_how(other.data.params)
+
+
+def where_and_how(params: dict) -> dict:
+    """A run's params without those that say where and how it was launched."""
+    launch = ("provenance.", "sweep.name", "tracking.artifact_location")
+    return {k: v for k, v in params.items() if not k.startswith(launch)}
+
+
+@pytest.fixture
+def ray_temp():
+    """Ray's session folder (its socket paths must stay short), removed afterwards; asserts that
+    no Ray process of it is left."""
+    folder = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    yield folder
+    left = subprocess.run(["pgrep", "-f", folder], capture_output=True, text=True).stdout.split()
+    shutil.rmtree(folder, ignore_errors=True)
+    assert not left, f"Ray processes left behind: {left}"
+
+
+def ray_engine(temp: str) -> list[str]:
+    """Populations as Ray tasks on a local instance the launcher starts and stops."""
+    return [
+        "hydra.launcher.engine=ray",
+        "+hydra.launcher.ray.init.num_cpus=2",
+        "+hydra.launcher.ray.init.include_dashboard=false",
+        f"+hydra.launcher.ray.init._temp_dir={temp}",
+    ]
+
+
+@pytest.mark.needs("postgresql")
+def test_populations_train_as_ray_tasks_and_record_as_the_local_engine(
+    server, local_on_server, ray_temp, tmp_path
+):
+    engine = [*ray_engine(ray_temp), "hydra.launcher.max_members=3"]  # shards of 3 and 1
+    children = population_sweep(tmp_path, server, "population-ray", *engine)
+    sizes = sorted(c.data.tags.get("alphalab.population", "-") for c in children.values())
+    assert sizes == ["-", "3", "3", "3"]  # the shard's size (a shard of one: a run alone)
+    same_records(children, local_on_server)
+    output = (tmp_path / "population-ray.log").read_text()
+    assert "Started a local Ray instance" in output and "(run_shard pid=" in output
+
+
+@pytest.mark.needs("postgresql")
+def test_a_killed_ray_worker_stops_the_sweep_in_one_line_and_the_same_command_finishes_it(
+    server, ray_temp, tmp_path
+):
+    args = [*FAST, *GRID, "train.epochs=400", *ray_engine(ray_temp)]
+    args += ["hydra.launcher.max_members=2", f"tracking.uri={server}", "sweep.name=ray-killed"]
+    log = tmp_path / "killed.log"
+    command = ["experiments.run", *args, f"hydra.sweep.dir={tmp_path / 'killed'}"]
+    with in_session(command, log, ROOT) as p:
+        deadline, pids = time.monotonic() + TIMEOUT, []
+        while not pids:  # a shard's worker is training
+            assert p.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+            pids = re.findall(r"\(run_shard pid=(\d+)\).* epoch \d+/400", log.read_text())
+        os.kill(int(pids[0]), signal.SIGKILL)
+        output = finish(p, log, TIMEOUT)
+    assert p.returncode == 1, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    (line,) = [x for x in output.splitlines() if "sweep 'ray-killed' stopped" in x]
+    assert "Ray task" in line and "did not finish" in line, line
+    assert line.endswith("resume with the same command plus sweep.name=ray-killed"), line
+
+    sweep_in(tmp_path, "resumed", *args)  # the same command again
+    (parent,) = [
+        r for r in all_runs(server) if r.data.tags.get("alphalab.sweep_name") == "ray-killed"
+    ]
+    children = [
+        r for r in all_runs(server) if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    ]
+    finished = [c for c in children if c.info.status == "FINISHED"]
+    assert len({c.data.tags["alphalab.job_key"] for c in finished}) == len(finished) == 4
+    assert {c.info.status for c in children} <= {"FINISHED", "KILLED"}  # none left RUNNING
+    assert parent.info.status == "FINISHED"
 
 
 @pytest.mark.needs("postgresql")

@@ -97,3 +97,20 @@ SAMPLINGS = ("linear", "log")
 
 # Config sections that say where and how a job is recorded, not what it computes.
 NOT_PART_OF_JOB = ("sweep", "search", "tracking", "experiment_name")
+
+
+class Engine(StrEnum):
+    """Where the population launcher trains its populations (``hydra.launcher.engine``)."""
+
+    LOCAL = "local"  # in the launching process, one population after another
+    RAY = "ray"  # each shard a Ray task (a local instance, or a cluster by address)
+    SUBMITIT_LOCAL = "submitit_local"  # each shard a submitit job in a local process
+    SUBMITIT_SLURM = "submitit_slurm"  # each shard a SLURM job (an array task)
+
+
+# The optional extra (pyproject.toml) each engine needs, and the module that shows it is there.
+ENGINE_EXTRAS = {
+    Engine.RAY: ("ray", "ray"),
+    Engine.SUBMITIT_LOCAL: ("slurm", "submitit"),
+    Engine.SUBMITIT_SLURM: ("slurm", "submitit"),
+}

@@ -225,3 +225,15 @@ def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
         return out
     out[prefix.rstrip(".")] = node
     return out
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """Where the population launcher trains: ``hydra.launcher.engine`` and its settings."""
+
+    engine: str = "local"  # a config.names.Engine
+    max_members: int | None = None  # runs per shard; None: a population is one shard
+    ray_address: str | None = None  # None: a local Ray instance, started and stopped here
+    ray_init: dict[str, Any] = field(default_factory=dict)  # ray.init's own keywords
+    ray_task: dict[str, Any] = field(default_factory=dict)  # a task's options (num_cpus, ...)
+    submitit: dict[str, Any] = field(default_factory=dict)  # executor.update_parameters(...)

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from alphalab.config.names import Kind, Status
 from alphalab.config.spec import RunSpec, SweepSpec
@@ -94,9 +94,20 @@ class SweepSession:
         """At exit: a parent still open means the sweep was interrupted; close it KILLED."""
         if self.parent is None or self.parent.closed:
             return
-        print(f"alphalab: sweep '{self.name}' interrupted; {self.resume_hint}", file=sys.stderr)
+        why = f"stopped: {_STOPPED[-1]}" if _STOPPED else "interrupted"  # see stop()
+        print(f"alphalab: sweep '{self.name}' {why}; {self.resume_hint}", file=sys.stderr)
         with contextlib.suppress(Exception):  # best effort while the process exits
-            self.parent.close(Status.KILLED, f"interrupted; {self.resume_hint}")
+            self.parent.close(Status.KILLED, f"{why}; {self.resume_hint}")
+
+
+_STOPPED: list[str] = []  # why the running sweep was stopped
+
+
+def stop(reason: str) -> NoReturn:
+    """End the sweep now (exit 1): at exit its parent is closed KILLED and one line says
+    ``reason`` and how to resume."""
+    _STOPPED.append(reason)
+    raise SystemExit(1)
 
 
 def share_cores(workers: int) -> None:

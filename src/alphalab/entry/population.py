@@ -13,8 +13,10 @@ from typing import Any
 from omegaconf import DictConfig, open_dict
 
 from alphalab.config import ConfigError
+from alphalab.config.names import Engine
 from alphalab.config.parse import resolved, run_spec
-from alphalab.config.spec import Alpha, RunSpec
+from alphalab.config.parse_engine import engine_spec
+from alphalab.config.spec import Alpha, EngineSpec, RunSpec
 from alphalab.engine.context import SweepContext
 from alphalab.engine.progress import SweepProgress
 from alphalab.entry.job_folders import JobFolders
@@ -145,13 +147,37 @@ def _job_return(jobs: Jobs, folders: JobFolders, index: int, loss: float):
     return ret
 
 
+def _train(engine: EngineSpec, work: list, context: SweepContext | None, sweep_dir: str):
+    """Each shard's results: here, one shard after another as each ends (with live progress),
+    or all at once from Ray's or submitit's workers."""
+    from alphalab.engine.record import Job
+    from alphalab.engine.runs import run_jobs
+
+    if engine.engine == Engine.LOCAL:
+        progress = SweepProgress(context.total, context.done_at_start) if context else None
+        try:
+            for shard in work:
+                yield run_jobs([Job(fold) for _, fold in shard], context, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        return
+    from alphalab.engine.remote import EngineFailed, run_remote
+    from alphalab.engine.sweep import stop
+
+    try:
+        yield from run_remote(engine, [[Job(fold) for _, fold in s] for s in work], sweep_dir)
+    except EngineFailed as exc:
+        stop(str(exc))
+
+
 def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     """Run every job: populations where jobs allow it, the rest one by one."""
     from hydra.core.utils import run_job, setup_globals
 
     from alphalab.engine.population.run import population_key
-    from alphalab.engine.record import Job
-    from alphalab.engine.runs import job_value, run_jobs
+    from alphalab.engine.remote import shards
+    from alphalab.engine.runs import job_value
     from alphalab.engine.sweep import report_members, report_population, report_rejected
 
     setup_globals()
@@ -166,13 +192,14 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
         report_rejected(context, config, error)
         folders.log(index, f"alphalab: config rejected: {error}")
         returns[index] = _job_return(jobs, folders, index, math.inf)
-    progress = SweepProgress(context.total, context.done_at_start) if context else None
+    engine = engine_spec(launcher.config)
     populations: dict[str, list[int]] = {}
     for index, spec in enumerate(jobs.specs):
         if spec is not None:
             populations.setdefault(population_key(spec), []).append(index)
+    work: list[list[tuple[int, Any]]] = []  # shards of (job, one of its folds)
     for indices in populations.values():
-        if len(indices) == 1:  # nothing to share: as the basic launcher runs it
+        if len(indices) == 1 and engine.engine == Engine.LOCAL:  # as the basic launcher runs it
             (index,) = indices
             returns[index] = run_job(
                 hydra_context=launcher.hydra_context,
@@ -183,16 +210,15 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
             )
             continue
         folders.prepare(indices)
-        runs = [(i, fold) for i in indices for fold in jobs.specs[i].folds]  # (job, its fold)
-        results = run_jobs([Job(fold) for _, fold in runs], context, progress=progress)
+        runs = [(i, fold) for i in indices for fold in jobs.specs[i].folds]
+        work.extend(shards(runs, engine.max_members))
+    mine: dict[int, list] = {}
+    for shard, results in zip(work, _train(engine, work, context, sweep_dir), strict=True):
         report = report_population if len(results) > LINE_PER_MEMBER else report_members
         report(context, results)
-        mine: dict[int, list] = {}
-        for (index, _), result in zip(runs, results, strict=True):
+        for (index, _), result in zip(shard, results, strict=True):
             mine.setdefault(index, []).append(result)
-        for index in indices:
-            folders.log(index, "\n".join(result.describe() for result in mine[index]))
-            returns[index] = _job_return(jobs, folders, index, job_value(mine[index]))
-    if progress is not None:
-        progress.close()
+    for index, results in mine.items():
+        folders.log(index, "\n".join(result.describe() for result in results))
+        returns[index] = _job_return(jobs, folders, index, job_value(results))
     return returns

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from alphalab.config import ConfigError, one_line
 from alphalab.config.names import Status
 from alphalab.config.parse import sweep_spec
+from alphalab.config.parse_engine import engine_spec
 from alphalab.config.spec import flatten
 from alphalab.engine.context import ENV
 from alphalab.engine.provenance import COMMAND_ENV, command_line, provenance
@@ -85,6 +86,8 @@ class SweepCallback(Callback):
         """Open the parent run before the first job."""
         try:
             spec = sweep_spec(config)
+            if config.hydra.runtime.choices.get("hydra/launcher") == "population":
+                engine_spec(config)  # checked before the parent run opens
         except ConfigError as exc:
             fail(str(exc))
         jobs = sweep_overrides(config)

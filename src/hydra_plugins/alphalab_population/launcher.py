@@ -12,7 +12,10 @@ class PopulationLauncher(Launcher):
     """Trains the jobs that differ only in approach and alpha as one Keras model; runs any
     other job as Hydra's basic launcher does."""
 
-    def __init__(self) -> None:
+    def __init__(self, **settings) -> None:
+        """``settings``: ``hydra.launcher``'s own (engine, max_members, ray, submitit), read
+        again from the config by ``alphalab.config.parse_engine``."""
+        self.settings = settings
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.task_function: TaskFunction | None = None

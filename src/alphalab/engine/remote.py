@@ -1,0 +1,143 @@
+"""Populations off this process: each shard of a population (at most ``max_members`` runs) is one
+Ray task or one submitit job (a SLURM job, an array task, or a local process), which pays its
+imports once, trains its shard as one Keras graph and records it exactly as the local engine does.
+
+Ray and submitit are the engines: this module only hands them shards and takes back results. A
+shard's worker writes its runs to the sweep's store itself (a tracking server, PostgreSQL, or a
+SQLite file the worker can reach); the launching process reads them back for the summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from alphalab.config.names import Engine
+from alphalab.config.spec import EngineSpec
+from alphalab.engine.context import ENV, SweepContext
+from alphalab.engine.record import Job
+from alphalab.tracking.store import resolve_uri
+
+# What a worker's process needs of the launching one's environment.
+HANDED = (ENV, "ALPHALAB_COMMAND", "MLFLOW_TRACKING_URI", "ALPHALAB_PROJECT_ROOT")
+
+
+class EngineFailed(RuntimeError):
+    """A shard's worker died or its job did not finish: the sweep stops, to be resumed."""
+
+
+def shards(runs: Sequence, max_members: int | None) -> list[list]:
+    """``runs`` cut into shards of at most ``max_members``, in order."""
+    size = max_members or len(runs) or 1
+    return [list(runs[start : start + size]) for start in range(0, len(runs), size)]
+
+
+def portable(job: Job) -> Job:
+    """``job`` with its store as this machine resolves it (a relative SQLite path, or none set,
+    means this process's folder and project, not the worker's)."""
+    tracking = job.spec.tracking
+    spec = replace(job.spec, tracking=replace(tracking, uri=resolve_uri(tracking.uri)))
+    return replace(job, spec=spec)
+
+
+def handed_env(threads: int | None) -> dict[str, str]:
+    """The environment a shard's worker takes from this process."""
+    env = {key: os.environ[key] for key in HANDED if key in os.environ}
+    if threads:  # the worker's share of a node's cores, unless the user set TensorFlow's own
+        for key in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            env[key] = os.environ.get(key, str(threads))
+    return env
+
+
+def run_shard(jobs: list[Job], env: dict[str, str]) -> list:
+    """In the worker: train and record one shard (a population) of the sweep; its results."""
+    os.environ.update(env)
+    from alphalab.engine.progress import SweepProgress
+    from alphalab.engine.runs import run_jobs
+
+    context = SweepContext.from_env()
+    progress = SweepProgress(context.total, context.done_at_start) if context else None
+    try:
+        return run_jobs(jobs, context, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def run_remote(spec: EngineSpec, work: list[list[Job]], sweep_dir: str) -> list[list]:
+    """Train every shard of ``work`` on ``spec.engine``; each shard's results, in order. Raises
+    EngineFailed, in one line, when a worker died or a job did not finish."""
+    work = [[portable(job) for job in shard] for shard in work]
+    if spec.engine == Engine.RAY:
+        return _on_ray(spec, work)
+    return _on_submitit(spec, work, sweep_dir)
+
+
+def _on_ray(spec: EngineSpec, work: list[list[Job]]) -> list[list]:
+    # Started under `uv run`, Ray would package this folder and build a fresh environment for
+    # every worker (about a minute here); a local instance's workers use this one.
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    import ray
+    from ray.exceptions import RayError
+
+    started = not ray.is_initialized()
+    if started:
+        options = {"address": spec.ray_address} if spec.ray_address else {}
+        ray.init(**options, **spec.ray_init, log_to_driver=True)
+    task_options = {"num_cpus": 1, **spec.ray_task, "max_retries": 0}  # a death is reported
+    task = ray.remote(run_shard).options(**task_options)
+    env = handed_env(int(task_options["num_cpus"]) or None)
+    refs = [task.remote(shard, env) for shard in work]
+    try:
+        return _gather(refs, ray.get, RayError, "Ray task", work, _cancel_ray)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _on_submitit(spec: EngineSpec, work: list[list[Job]], sweep_dir: str) -> list[list]:
+    import submitit
+    from submitit.core.utils import FailedJobError, UncompletedJobError
+
+    cluster = "slurm" if spec.engine == Engine.SUBMITIT_SLURM else "local"
+    folder = Path(sweep_dir, ".submitit", "%j")
+    executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    parameters = dict(spec.submitit)
+    executor.update_parameters(**parameters)
+    threads = int(parameters.get("cpus_per_task") or parameters.get("slurm_cpus_per_task") or 0)
+    env = handed_env(threads or None)
+    jobs = executor.map_array(run_shard, work, [env] * len(work))
+    errors = (FailedJobError, UncompletedJobError)
+    return _gather(jobs, lambda job: job.result(), errors, "submitit job", work, _cancel_job)
+
+
+def _cancel_ray(ref) -> None:
+    import ray
+
+    ray.cancel(ref, force=True)
+
+
+def _cancel_job(job) -> None:
+    job.cancel(check=False)
+
+
+def _gather(handles: list, result, errors: tuple, what: str, work: list, cancel) -> list[list]:
+    """Each shard's results; the first that failed as one EngineFailed line, the shards still
+    training cancelled (their runs are closed KILLED when the sweep resumes)."""
+    results = []
+    for number, (handle, shard) in enumerate(zip(handles, work, strict=True)):
+        try:
+            results.append(result(handle))
+        except errors as exc:
+            for other in handles[number + 1 :]:
+                with contextlib.suppress(Exception):
+                    cancel(other)
+            first = next((line for line in str(exc).splitlines() if line.strip()), "")
+            raise EngineFailed(
+                f"{what} {number + 1} of {len(work)} ({len(shard)} runs) did not finish: "
+                f"{type(exc).__name__}: {first.strip()[:300]}"
+            ) from None
+    return results
