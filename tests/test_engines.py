@@ -152,12 +152,12 @@ def test_reproduce_reruns_a_logged_run_and_says_whether_it_matches(server, serve
     assert "final_val_loss 1.2345 then" in differs.report()
 
 
-def population_sweep(folder: Path, uri: str, name: str, *args: str) -> dict[str, object]:
+def population_sweep(folder: Path, uri: str, name: str, *args: str, **env) -> dict[str, object]:
     """A FAST+GRID sweep through the population launcher (``args`` say where its populations
     train); its children by job key, each checked recorded whole: per-epoch metrics, files."""
     args = (*FAST, *GRID, *args, f"tracking.uri={uri}", f"sweep.name={name}")
     args += (f"tracking.artifact_location={folder / 'artifacts'}",)
-    output = sweep_in(folder, name, *args)
+    output = sweep_in(folder, name, *args, **env)
     assert "launcher population" in output and "[  4/4]" in output, output[-2000:]
     _, children = check_sweep(uri, 4, name)
     for child in children:
@@ -203,7 +203,7 @@ def same_records(got: dict, want: dict) -> None:
 
 def where_and_how(params: dict) -> dict:
     """A run's params without those that say where and how it was launched."""
-    launch = ("provenance.", "sweep.name", "tracking.artifact_location")
+    launch = ("provenance.", "sweep.name", "tracking.uri", "tracking.artifact_location")
     return {k: v for k, v in params.items() if not k.startswith(launch)}
 
 
@@ -351,19 +351,46 @@ def test_submitit_local_runs_a_sweep_with_its_executor(tmp_path):
     assert sum("FINISHED" in log.read_text() for log in logs) == 2
 
 
+@pytest.fixture(scope="module")
+def slurm():
+    """A one-node SLURM for the module's tests."""
+    with slurm_cluster(cpus=2) as env:
+        yield env
+
+
 @pytest.mark.needs("slurm")
-def test_submitit_slurm_runs_a_sweep_on_a_one_node_slurm(tmp_path):
+def test_submitit_slurm_runs_a_sweep_on_a_one_node_slurm(slurm, tmp_path):
     uri = store_uri(tmp_path)
     args = [*FAST, *PAIR, "hydra/launcher=submitit_slurm", "hydra.launcher.partition=debug"]
     args += ["hydra.launcher.timeout_min=10", "hydra.launcher.cpus_per_task=1"]
-    with slurm_cluster(cpus=2) as env:
-        output = sweep_in(
-            tmp_path, "slurm", *args, f"tracking.uri={uri}", SLURM_CONF=env["SLURM_CONF"]
-        )
-        assert wait_for_empty_queue(env, timeout=30)  # every job left SLURM's queue
+    output = sweep_in(
+        tmp_path, "slurm", *args, f"tracking.uri={uri}", SLURM_CONF=slurm["SLURM_CONF"]
+    )
+    assert wait_for_empty_queue(slurm, timeout=30)  # every job left SLURM's queue
     assert "launcher submitit_slurm" in output
     parent, children = check_sweep(uri, 2)
     assert len({c.data.params["provenance.command"] for c in children}) == 1
+
+
+@pytest.mark.needs("slurm", "postgresql")
+def test_populations_train_as_slurm_array_tasks_and_record_as_the_local_engine(
+    slurm, local_on_server, tmp_path
+):
+    engine = ["hydra.launcher.engine=submitit_slurm", "hydra.launcher.max_members=2"]
+    engine += ["+hydra.launcher.submitit.slurm_partition=debug"]
+    engine += [
+        "+hydra.launcher.submitit.timeout_min=10",
+        "+hydra.launcher.submitit.cpus_per_task=1",
+    ]
+    uri = store_uri(tmp_path)  # one SQLite file: the node shares this machine's disk
+    children = population_sweep(
+        tmp_path, uri, "population-slurm", *engine, SLURM_CONF=slurm["SLURM_CONF"]
+    )
+    assert wait_for_empty_queue(slurm, timeout=30)
+    assert {c.data.tags["alphalab.population"] for c in children.values()} == {"2"}
+    same_records(children, local_on_server)
+    logs = list((tmp_path / "population-slurm" / ".submitit").glob("*/*_log.out"))
+    assert len(logs) == 2, logs  # one array task per shard
 
 
 # --- keras-tuner's chief and workers ------------------------------------------------------------
