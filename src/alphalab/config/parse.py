@@ -5,10 +5,12 @@ Nothing here imports tensorflow, keras or mlflow: rejecting bad input must stay 
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from alphalab.config import ConfigError, names
 from alphalab.config.paths import import_callable
@@ -63,8 +65,14 @@ def data_path(r: Reader, key: str) -> Path:
     path = Path(str(raw)).expanduser()
     if not path.is_absolute():
         path = Path.cwd() / path
-    if not path.is_file():
-        raise ConfigError(f"{key}: file not found: {path}")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"{key}: file not found: {path}") from None
+    except OSError as exc:  # a name too long, a folder on the way that is a file, ...
+        raise ConfigError(f"{key}: cannot read {path} ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):  # a folder, /dev/null, a pipe (reading one would wait forever)
+        raise ConfigError(f"{key}: not a regular file: {path}")
     if path.suffix.lower() not in names.DATA_SUFFIXES:
         raise ConfigError(f"{key}: {path.name}: expected a .csv or .npz file")
     return path
@@ -190,10 +198,16 @@ def resolved(cfg: DictConfig) -> dict[str, Any]:
     plain = {}
     for key in cfg:
         if key != "hydra":
-            value = cfg[key]
-            plain[key] = (
-                OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-            )
+            try:
+                value = cfg[key]
+                plain[key] = (
+                    OmegaConf.to_container(value, resolve=True)
+                    if OmegaConf.is_config(value)
+                    else value
+                )
+            except OmegaConfBaseException as exc:  # an interpolation that does not resolve
+                where = getattr(exc, "full_key", None) or key
+                raise ConfigError(f"{where}: {str(exc).strip().splitlines()[0]}") from None
     return plain
 
 

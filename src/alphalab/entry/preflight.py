@@ -15,7 +15,8 @@ from omegaconf import DictConfig
 
 from alphalab.config import ConfigError
 from alphalab.config.names import PLAIN_LOSSES
-from alphalab.config.parse import run_spec, tracking_spec
+from alphalab.config.overrides import group_value_line, override_error_line
+from alphalab.config.parse import run_spec, sweep_spec, tracking_spec
 from alphalab.config.parse_search import search_spec
 from alphalab.config.reader import Reader, register_resolvers
 from alphalab.config.spec import RunSpec
@@ -150,8 +151,12 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig |
     from omegaconf.errors import OmegaConfBaseException
 
     register_resolvers()
+    from hydra.errors import OverrideParseException
+
     try:
         fixed, sweeps = _sweep_values(overrides)
+    except OverrideParseException as exc:
+        raise ConfigError(override_error_line(exc)) from None
     except HydraException as exc:
         raise ConfigError(hydra_error_line(exc)) from None
 
@@ -161,6 +166,11 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig |
             return compose(config_name, overrides=chosen, return_hydra_config=True)
         except (HydraException, OmegaConfBaseException) as exc:
             raise ConfigError(hydra_error_line(exc)) from None
+        except ValueError:  # "Config group override must be a string or a list"
+            line = group_value_line(chosen, conf_dir)
+            if line is None:
+                raise
+            raise ConfigError(line) from None
 
     def is_group(key: str) -> bool:
         return "/" in key or (conf_dir / key.lstrip("+~")).is_dir()
@@ -190,6 +200,10 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig |
                 with open_dict(variant):
                     OmegaConf.update(variant, key.lstrip("+"), value, merge=False)
                 check(variant)
+        mode = OmegaConf.select(cfg, "hydra.mode")
+        multirun = any(arg in _MULTIRUN_FLAGS for arg in argv) or bool(sweeps)
+        if multirun or getattr(mode, "name", mode) == "MULTIRUN":
+            sweep_spec(cfg)  # the sweep's own section: checked again before its parent opens
     return cfg
 
 

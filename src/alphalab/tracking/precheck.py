@@ -9,8 +9,10 @@ folder must be writable and its file, if any, not broken by an interrupted schem
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
+import stat
 import tempfile
 import urllib.error
 import urllib.request
@@ -72,12 +74,25 @@ def _http_problem(uri: str, timeout: float) -> str | None:
         return f"no MLflow server answers at {url} ({getattr(reason, 'strerror', None) or reason})"
     except (TimeoutError, OSError) as exc:
         return f"no answer from {url} within {timeout:.0f} s ({exc or type(exc).__name__})"
+    except (http.client.InvalidURL, ValueError) as exc:  # a port that is not a number, ...
+        return f"not a valid URL ({exc or type(exc).__name__})"
+    except http.client.HTTPException as exc:  # something answered, but not in HTTP
+        return f"no MLflow server answers at {url} ({exc or type(exc).__name__})"
 
 
 def _sqlite_problem(uri: str) -> str | None:
     db = sqlite_path(uri)
-    if db is None or str(db) in ("", ":memory:"):
+    raw = uri[len("sqlite:///") :].split("?", 1)[0]
+    if db is None or raw.strip("/") in ("", ":memory:"):
         return "expected sqlite:///path/to/mlflow.db (an absolute path after the third slash)"
+    try:
+        mode = db.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:  # a name too long, a file where a folder should be, ...
+        return f"cannot use {db} ({exc.strerror or exc})"
+    if mode is not None and not stat.S_ISREG(mode):  # opening a pipe would wait forever
+        return f"{db} is not a regular file (a folder, a device or a pipe); name a database file"
     folder = db.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
