@@ -20,12 +20,14 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 from pathlib import Path
 
 from alphalab.config.paths import project_root
 from experiments.dev.measure import (
     measure_big_grid,
+    measure_engines,
     measure_logging,
     measure_pruning,
     measure_searches,
@@ -46,6 +48,8 @@ TARGETS = {
     "prune_speedup": 3.0,
     "search_speedup": 3.0,
     "wide_search_ratio": 1.5,
+    "ray_ratio": 1.5,
+    "submitit_ratio": 2.0,
 }
 TINY = ["+debug=fast", "alpha.real=0.5", "alpha.imag=1.5,2.5"]
 
@@ -120,6 +124,8 @@ def table(result: dict) -> str:
                 big["peak_gb"] <= TARGETS["big_grid_gb"],
             )
         )
+    if "engines" in result:
+        lines.extend(engine_rows(result["engines"]))
     if "pruning" in result:
         p = result["pruning"]
         whole, pruned = p["whole"], p["pruned"]
@@ -184,6 +190,31 @@ def table(result: dict) -> str:
         )
     )
     return "\n".join(lines)
+
+
+def engine_rows(e: dict) -> list[str]:
+    """Populations off this process: submitit's local executor, a local Ray instance."""
+    local, submitit = (
+        statistics.median(e["default_local_s"]),
+        statistics.median(e["default_submitit_local_s"]),
+    )
+    big_local, big_ray = statistics.median(e["big_local_s"]), statistics.median(e["big_ray_s"])
+    done = min(e["big_finished"]["ray"])
+    return [
+        _row(
+            f"default sweep, engine=submitit_local ({submitit:.1f} s) / local ({local:.1f} s)",
+            f"{e['submitit_ratio']:.2f}",
+            f"≤ {TARGETS['submitit_ratio']:.0f}",
+            e["submitit_ratio"] <= TARGETS["submitit_ratio"],
+        ),
+        _row(
+            f"{e['big_jobs']}-job 4-seed sweep as Ray tasks on a local 2-CPU instance "
+            f"({big_ray:.1f} s, {done} children FINISHED) / local ({big_local:.1f} s)",
+            f"{e['ray_ratio']:.2f}",
+            f"≤ {TARGETS['ray_ratio']}",
+            e["ray_ratio"] <= TARGETS["ray_ratio"] and done == e["big_jobs"],
+        ),
+    ]
 
 
 def search_rows(f: dict) -> list[str]:
@@ -253,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         help="GRID x GRID x 2 at 100 epochs, with and without sweep.prune (0: skip)",
     )
     parser.add_argument("--no-searches", action="store_true", help="skip the search measurement")
+    parser.add_argument(
+        "--no-engines", action="store_true", help="skip populations on Ray and submitit"
+    )
     parser.add_argument("--out", type=Path, default=project_root() / "mlruns" / "benchmark.json")
     args = parser.parse_args(argv)
     extra = TINY if args.tiny else []
@@ -278,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         result["searches"] = measure_searches(
             seeds, trials, wide, ["+debug=fast"] if args.tiny else []
         )
+    if not args.no_engines:
+        points, seeds = (2, 1) if args.tiny else (32, 4)
+        result["engines"] = measure_engines(repeats, points, seeds)
     result["logging"] = measure_logging(epochs=3 if args.tiny else 30)
     result["table"] = table(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)

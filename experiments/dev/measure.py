@@ -239,6 +239,58 @@ def measure_big_grid(points: int, repeats: int) -> dict:
     }
 
 
+def _ray_engine(temp: str) -> list[str]:
+    """Populations as Ray tasks on a 2-CPU local instance the launcher starts and stops."""
+    return [
+        "hydra.launcher.engine=ray",
+        "+hydra.launcher.ray.init.num_cpus=2",
+        "+hydra.launcher.ray.init.include_dashboard=false",
+        f"+hydra.launcher.ray.init._temp_dir={temp}",
+    ]
+
+
+def _finished_children(folder: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(folder / "mlflow.db") as connection:
+        return connection.execute(
+            "SELECT count(DISTINCT tags.value) FROM runs JOIN tags USING (run_uuid) "
+            "WHERE tags.key = 'alphalab.job_key' AND runs.status = 'FINISHED' AND run_uuid IN "
+            "(SELECT run_uuid FROM tags WHERE key = 'mlflow.parentRunId')"
+        ).fetchone()[0]
+
+
+def measure_engines(repeats: int, points: int, seeds: int) -> dict:
+    """Where populations train, side by side (interleaved, each on its own SQLite store): the
+    default sweep locally and through ``engine=submitit_local`` (medians of ``repeats``); a
+    ``seeds``-seed points x points sweep with both approaches locally and as Ray tasks."""
+    local, submitit = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="alphalab-bench-engine-") as tmp:
+            local.append(_sweep(Path(tmp) / "local", []))
+            engine = ["hydra.launcher.engine=submitit_local"]
+            submitit.append(_sweep(Path(tmp) / "submitit", engine))
+    big = [*_grid(points), "seed=" + ",".join(str(s) for s in range(seeds))]
+    runs: dict[str, list] = {"local": [], "ray": []}
+    for _ in range(min(repeats, 2)):
+        for label in runs:
+            with tempfile.TemporaryDirectory(prefix="alphalab-bench-ray-", dir="/tmp") as tmp:
+                engine = _ray_engine(str(Path(tmp) / "ray")) if label == "ray" else []
+                seconds = _sweep(Path(tmp), [*big, *engine])
+                runs[label].append((seconds, _finished_children(Path(tmp))))
+    out = {
+        "default_local_s": local,
+        "default_submitit_local_s": submitit,
+        "submitit_ratio": statistics.median(submitit) / statistics.median(local),
+        "big_jobs": 2 * points * points * seeds,
+        "big_local_s": [r[0] for r in runs["local"]],
+        "big_ray_s": [r[0] for r in runs["ray"]],
+        "big_finished": {label: [r[1] for r in value] for label, value in runs.items()},
+    }
+    out["ray_ratio"] = statistics.median(out["big_ray_s"]) / statistics.median(out["big_local_s"])
+    return out
+
+
 def measure_pruning(points: int, epochs: int) -> dict:
     """The same big grid at ``epochs`` epochs with and without ``sweep.prune``: times and the
     answers (best fixed cell, best learned alpha)."""

@@ -19,6 +19,7 @@ from alphalab.config.names import Engine
 from alphalab.config.spec import EngineSpec
 from alphalab.engine.context import ENV, SweepContext
 from alphalab.engine.record import Job
+from alphalab.tracking.kept import adopt, kept_runs
 from alphalab.tracking.store import resolve_uri
 
 # What a worker's process needs of the launching one's environment.
@@ -52,8 +53,9 @@ def handed_env(threads: int | None) -> dict[str, str]:
     return env
 
 
-def run_shard(jobs: list[Job], env: dict[str, str]) -> list:
-    """In the worker: train and record one shard (a population) of the sweep; its results."""
+def run_shard(jobs: list[Job], env: dict[str, str]) -> tuple[list, dict]:
+    """In the worker: train and record one shard (a population) of the sweep; its results, and
+    its runs as the sweep's summary reads them (so that it need not read them back)."""
     os.environ.update(env)
     from alphalab.engine.progress import SweepProgress
     from alphalab.engine.runs import run_jobs
@@ -61,19 +63,28 @@ def run_shard(jobs: list[Job], env: dict[str, str]) -> list:
     context = SweepContext.from_env()
     progress = SweepProgress(context.total, context.done_at_start) if context else None
     try:
-        return run_jobs(jobs, context, progress=progress)
+        results = run_jobs(jobs, context, progress=progress)
     finally:
         if progress is not None:
             progress.close()
+    kept = kept_runs(context.parent_id) if context else {}
+    return results, {r.run_id: kept[r.run_id] for r in results if r.run_id in kept}
 
 
 def run_remote(spec: EngineSpec, work: list[list[Job]], sweep_dir: str) -> list[list]:
-    """Train every shard of ``work`` on ``spec.engine``; each shard's results, in order. Raises
+    """Train every shard of ``work`` on ``spec.engine``; each shard's results, in order (and
+    its runs kept for the summary, as if written here). Raises
     EngineFailed, in one line, when a worker died or a job did not finish."""
     work = [[portable(job) for job in shard] for shard in work]
     if spec.engine == Engine.RAY:
-        return _on_ray(spec, work)
-    return _on_submitit(spec, work, sweep_dir)
+        returned = _on_ray(spec, work)
+    else:
+        returned = _on_submitit(spec, work, sweep_dir)
+    context = SweepContext.from_env()
+    for _, kept in returned:
+        if context is not None:
+            adopt(context.parent_id, kept)
+    return [results for results, _ in returned]
 
 
 def _on_ray(spec: EngineSpec, work: list[list[Job]]) -> list[list]:

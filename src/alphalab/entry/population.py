@@ -6,7 +6,6 @@ one population, and any other job runs as Hydra's basic launcher runs it."""
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -138,12 +137,9 @@ def _job_return(jobs: Jobs, folders: JobFolders, index: int, loss: float):
     ``hydra_cfg`` stay None: they are in its folder's ``.hydra``)."""
     from hydra.core.utils import JobReturn, JobStatus
 
-    hydra = jobs.compose(jobs.first_of[index]).hydra
     ret = JobReturn()
     ret.overrides, ret.status, ret.return_value = jobs.overrides[index], JobStatus.COMPLETED, loss
-    folder = folders.folder(index)
-    ret.working_dir = folder if hydra.job.chdir and folder else os.getcwd()
-    ret.task_name = hydra.job.name
+    ret.working_dir, ret.task_name = folders.working_dir(index), folders.task_name(index)
     return ret
 
 
@@ -221,4 +217,5 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     for index, results in mine.items():
         folders.log(index, "\n".join(result.describe() for result in results))
         returns[index] = _job_return(jobs, folders, index, job_value(results))
+    folders.close()
     return returns

@@ -95,6 +95,13 @@ def keep(parent_id: str | None, children: list) -> None:
         )
 
 
+def adopt(parent_id: str, runs: dict[str, KeptRun]) -> None:
+    """Keep ``runs`` that another process (a Ray or submitit worker) wrote and kept."""
+    if parent_id not in _KEPT and len(_KEPT) >= _MAX_PARENTS:
+        _KEPT.pop(next(iter(_KEPT)))
+    _KEPT.setdefault(parent_id, {}).update(runs)
+
+
 def kept_runs(parent_id: str) -> dict[str, KeptRun]:
     """The children of ``parent_id`` this process wrote, by run id."""
     return _KEPT.get(parent_id, {})
