@@ -14,3 +14,9 @@ os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 from experiments._bytecode import ensure_bytecode  # noqa: E402
 
 ensure_bytecode()
+
+# A tracking server that stops answering: about 60 s of retries (MLflow's default is about 4
+# minutes per call), one line instead of a warning per retry, then one line and exit 1.
+from alphalab.tracking.unreachable import bounded_retries  # noqa: E402
+
+bounded_retries()

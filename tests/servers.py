@@ -7,6 +7,8 @@
   with us (PR_SET_PDEATHSIG) and is stopped with its whole process group.
 - ``tracking_server(backend, artifacts)``: ``mlflow server`` on a backend store, via
   ``alphalab.tracking.server`` (its own process group, stopped as a whole).
+- ``restartable_server(backend, artifacts)``: the same, as a ``Server`` that a test can ``stop()``
+  and ``start()`` again on the same port, backend store and artifact folder.
 - ``in_session(command)``: a command in its own session whose whole group is killed at the end
   (Ray's and submitit's processes outlive a killed driver otherwise).
 """
@@ -127,6 +129,47 @@ def tracking_server(backend: str, artifacts: Path, log: Path) -> Iterator[str]:
         yield url.rstrip("/")
     finally:
         stop_server(process)
+
+
+class Server:
+    """``mlflow server`` on ``backend`` that can be stopped and started again on the same port,
+    backend store and artifact folder (each start logs to ``<log>.<n>``)."""
+
+    def __init__(self, backend: str, artifacts: Path, log: Path):
+        self.backend, self.artifacts, self.log = backend, artifacts, log
+        self.process: subprocess.Popen | None = None
+        self.port, self.starts = 0, 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start it (on the port of its first start, once there was one)."""
+        assert self.process is None, "already running"
+        self.starts += 1
+        log = self.log.with_name(f"{self.log.name}.{self.starts}")
+        self.process, url = start_server(
+            self.backend, port=self.port, log=log, artifacts=str(self.artifacts), timeout=120
+        )
+        self.port = int(url.rstrip("/").rsplit(":", 1)[1])
+
+    def stop(self) -> None:
+        """Stop its whole process group (SIGTERM, then SIGKILL), if it runs."""
+        if self.process is not None:
+            stop_server(self.process)
+            self.process = None
+
+
+@contextlib.contextmanager
+def restartable_server(backend: str, artifacts: Path, log: Path) -> Iterator[Server]:
+    """A started ``Server`` for the block, stopped after it whatever the test did to it."""
+    server = Server(backend, artifacts, log)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 def command_env(**extra: str) -> dict[str, str]:

@@ -28,6 +28,12 @@ class SweepContext:
     done_at_start: int  # jobs finished in earlier sessions (resume)
     state_dir: str
     tracking: TrackingSpec  # the parent's store and experiment
+    name: str = ""  # the sweep's name (resume with sweep.name=NAME)
+
+    @property
+    def resume_hint(self) -> str:
+        """How to resume the sweep."""
+        return f"resume with the same command plus sweep.name={self.name}" if self.name else ""
 
     @classmethod
     def from_env(cls) -> SweepContext | None:

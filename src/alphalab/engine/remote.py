@@ -10,7 +10,9 @@ SQLite file the worker can reach); the launching process reads them back for the
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -71,13 +73,15 @@ def run_shard(jobs: list[Job], env: dict[str, str]) -> tuple[list, dict]:
     return results, {r.run_id: kept[r.run_id] for r in results if r.run_id in kept}
 
 
-def run_remote(spec: EngineSpec, work: list[list[Job]], sweep_dir: str) -> list[list]:
-    """Train every shard of ``work`` on ``spec.engine``; each shard's results, in order (and
-    its runs kept for the summary, as if written here). Raises
-    EngineFailed, in one line, when a worker died or a job did not finish."""
+def run_remote(
+    spec: EngineSpec, work: list[list[Job]], sweep_dir: str, ray: RayStart | None = None
+) -> list[list]:
+    """Train every shard of ``work`` on ``spec.engine`` (Ray: the instance ``ray`` joined or
+    started); each shard's results, in order (and its runs kept for the summary, as if written
+    here). Raises EngineFailed, in one line, when a worker died or a job did not finish."""
     work = [[portable(job) for job in shard] for shard in work]
     if spec.engine == Engine.RAY:
-        returned = _on_ray(spec, work)
+        returned = _on_ray(ray or RayStart(spec), work)
     else:
         returned = _on_submitit(spec, work, sweep_dir)
     context = SweepContext.from_env()
@@ -87,26 +91,87 @@ def run_remote(spec: EngineSpec, work: list[list[Job]], sweep_dir: str) -> list[
     return [results for results, _ in returned]
 
 
-def _on_ray(spec: EngineSpec, work: list[list[Job]]) -> list[list]:
-    # Started under `uv run`, Ray would package this folder and build a fresh environment for
-    # every worker (about a minute here); a local instance's workers use this one.
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-    import ray
-    from ray.exceptions import RayError
+def _warm() -> None:
+    """In a Ray worker, before its first shard: pay the imports."""
+    import alphalab.engine.runs  # noqa: F401 - imports tensorflow, keras and mlflow
 
-    started = not ray.is_initialized()
-    if started:
-        options = {"address": spec.ray_address} if spec.ray_address else {}
-        ray.init(**options, **spec.ray_init, log_to_driver=True)
-    task_options = {"num_cpus": 1, **spec.ray_task, "max_retries": 0}  # a death is reported
-    task = ray.remote(run_shard).options(**task_options)
-    env = handed_env(int(task_options["num_cpus"]) or None)
-    refs = [task.remote(shard, env) for shard in work]
+
+class _NoSigtermWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "SIGTERM handler is not set" not in record.getMessage()
+
+
+class RayStart:
+    """A Ray instance joined (``spec.ray_address``) or started locally in the background, its
+    workers importing what a shard needs, while the launcher composes and prepares its jobs.
+
+    The thread that starts a local instance lives until ``stop``: Ray's processes are tied to
+    the thread that started them (they die with it)."""
+
+    def __init__(self, spec: EngineSpec) -> None:
+        self.spec, self.started, self.error = spec, False, None
+        self.options = {"num_cpus": 1, **spec.ray_task, "max_retries": 0}  # a death is reported
+        self._up, self._done = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._start, daemon=True, name="ray-start")
+        self._thread.start()
+
+    def _start(self) -> None:
+        # Started under `uv run`, Ray would package this folder and build a fresh environment
+        # for every worker (about a minute here); a local instance's workers use this one.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+        try:
+            import ray
+
+            # Off the main thread Ray warns that it sets no SIGTERM handler: this process stops
+            # the instance itself (and its processes die with this thread).
+            logging.getLogger("ray._private.worker").addFilter(_NoSigtermWarning())
+            if not ray.is_initialized():
+                options = {"address": self.spec.ray_address} if self.spec.ray_address else {}
+                ray.init(**options, **self.spec.ray_init, log_to_driver=True)
+                self.started = True
+            cpus = ray.cluster_resources().get("CPU", 1)
+            slots = max(1, min(int(cpus // max(self.options["num_cpus"], 1e-9)), 16))
+            warm = ray.remote(_warm).options(num_cpus=self.options["num_cpus"])
+            self.warming = [warm.remote() for _ in range(slots)]
+        except BaseException as exc:  # noqa: BLE001 - raised in the launcher's thread
+            self.error = exc
+        finally:
+            self._up.set()
+        self._done.wait()
+
+    def ready(self):
+        """The ``ray`` module once the instance is up; what starting it raised, raised here."""
+        self._up.wait()
+        if self.error is not None:
+            raise self.error
+        import ray
+
+        return ray
+
+    def stop(self) -> None:
+        """Stop the local instance this started (a cluster joined by address stays up)."""
+        self._up.wait()
+        try:
+            if self.started:
+                import ray
+
+                ray.shutdown()
+        finally:
+            self._done.set()
+            self._thread.join()
+
+
+def _on_ray(start: RayStart, work: list[list[Job]]) -> list[list]:
     try:
+        ray = start.ready()
+        from ray.exceptions import RayError
+
+        task = ray.remote(run_shard).options(**start.options)
+        env = handed_env(int(start.options["num_cpus"]) or None)
+        refs = [task.remote(shard, env) for shard in work]
         return _gather(refs, ray.get, RayError, "Ray task", work, _cancel_ray)
     finally:
-        if started:
-            ray.shutdown()
+        start.stop()
 
 
 def _on_submitit(spec: EngineSpec, work: list[list[Job]], sweep_dir: str) -> list[list]:

@@ -28,6 +28,7 @@ from alphalab.engine.watch import Watch
 from alphalab.tracking import names
 from alphalab.tracking.runs import RunRecord, RunWriter
 from alphalab.tracking.store import Tracker, tracker_for
+from alphalab.tracking.unreachable import TrackingUnreachable
 
 # What a kind adds to its records once trained: (final metrics, final tags) per job.
 OnTrained = Callable[[list[Job], list[FitOutcome]], list[tuple[dict, dict]]]
@@ -158,7 +159,11 @@ def run_jobs(
     if progress is not None and results:
         progress.finished(len(results))  # finished before: nothing to train
     for indices in populations.values():
-        trained = _run_population([jobs[i] for i in indices], parent_id, on_trained, progress)
+        try:
+            trained = _run_population([jobs[i] for i in indices], parent_id, on_trained, progress)
+        except TrackingUnreachable as stop:  # one line, then the command exits 1
+            stop.report(context.resume_hint if context else "")
+            raise
         results.update(zip(indices, trained, strict=True))
     return [results[i] for i in range(len(jobs))]
 

@@ -24,6 +24,7 @@ from alphalab.results.compare import log_selected_models, record_comparison
 from alphalab.results.render import Comparison
 from alphalab.tracking.parent import ParentRun
 from alphalab.tracking.store import tracker_for
+from alphalab.tracking.unreachable import TrackingUnreachable, found_down, is_unreachable, one_try
 
 
 class SweepSession:
@@ -54,6 +55,7 @@ class SweepSession:
             done_at_start=len(self.parent.finished_keys),
             state_dir=state_dir,
             tracking=tracking,
+            name=self.name,
         )
         if workers > 1:
             share_cores(workers)
@@ -84,6 +86,12 @@ class SweepSession:
             print(f"MLflow: parent run {self.parent.run_id} in {tracker.uri}", flush=True)
             self.parent.close(Status.FINISHED)
         except BaseException as exc:
+            if is_unreachable(exc):  # the server is gone: one line, exit 1, resume later
+                stop = exc if isinstance(exc, TrackingUnreachable) else None
+                stop = stop or TrackingUnreachable(tracker.uri)
+                stop.report(self.resume_hint)
+                self._close_quickly()
+                raise stop from exc
             self.parent.close(Status.FAILED, f"summary failed: {exc}")
             raise
         finally:
@@ -94,10 +102,20 @@ class SweepSession:
         """At exit: a parent still open means the sweep was interrupted; close it KILLED."""
         if self.parent is None or self.parent.closed:
             return
+        if found_down(self.parent.tracker.uri):  # its line is printed: no second one
+            self._close_quickly()
+            return
         why = f"stopped: {_STOPPED[-1]}" if _STOPPED else "interrupted"  # see stop()
         print(f"alphalab: sweep '{self.name}' {why}; {self.resume_hint}", file=sys.stderr)
         with contextlib.suppress(Exception):  # best effort while the process exits
             self.parent.close(Status.KILLED, f"{why}; {self.resume_hint}")
+
+    def _close_quickly(self) -> None:
+        """Close the parent KILLED if the server answers at once (else it stays RUNNING until
+        the sweep is resumed): MLflow's retries were used up already."""
+        hint = f"the tracking server did not answer; {self.resume_hint}"
+        with contextlib.suppress(Exception), one_try():
+            self.parent.close(Status.KILLED, hint)
 
 
 _STOPPED: list[str] = []  # why the running sweep was stopped

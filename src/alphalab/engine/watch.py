@@ -12,6 +12,7 @@ from alphalab.config import one_line
 from alphalab.engine.outcome import FitOutcome
 from alphalab.tracking import names
 from alphalab.tracking.runs import RunWriter
+from alphalab.tracking.unreachable import TrackingUnreachable
 
 PROGRESS = "sweep_progress"  # the parent's metric: the fraction of the sweep's epochs done
 
@@ -84,6 +85,8 @@ class Watch:
         start = time.perf_counter()
         try:
             self.writer.live(points, progress)
+        except TrackingUnreachable:  # the close tries again, and says so if it cannot either
+            self.failed = True
         except Exception as exc:  # noqa: BLE001 - the runs' close writes every epoch anyway
             self.failed = True
             print(f"alphalab: live metrics stopped ({one_line(exc)}); logged at the end")

@@ -143,9 +143,9 @@ def _job_return(jobs: Jobs, folders: JobFolders, index: int, loss: float):
     return ret
 
 
-def _train(engine: EngineSpec, work: list, context: SweepContext | None, sweep_dir: str):
+def _train(engine: EngineSpec, work: list, context: SweepContext | None, sweep_dir: str, ray):
     """Each shard's results: here, one shard after another as each ends (with live progress),
-    or all at once from Ray's or submitit's workers."""
+    or all at once from Ray's (``ray``: the instance being started) or submitit's workers."""
     from alphalab.engine.record import Job
     from alphalab.engine.runs import run_jobs
 
@@ -162,7 +162,8 @@ def _train(engine: EngineSpec, work: list, context: SweepContext | None, sweep_d
     from alphalab.engine.sweep import stop
 
     try:
-        yield from run_remote(engine, [[Job(fold) for _, fold in s] for s in work], sweep_dir)
+        shards = [[Job(fold) for _, fold in shard] for shard in work]
+        yield from run_remote(engine, shards, sweep_dir, ray)
     except EngineFailed as exc:
         stop(str(exc))
 
@@ -177,6 +178,12 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     from alphalab.engine.sweep import report_members, report_population, report_rejected
 
     setup_globals()
+    engine = engine_spec(launcher.config)
+    ray = None
+    if engine.engine == Engine.RAY:  # Ray starts while the jobs are composed
+        from alphalab.engine.remote import RayStart
+
+        ray = RayStart(engine)
     sweep_dir = str(launcher.config.hydra.sweep.dir)
     Path(sweep_dir).mkdir(parents=True, exist_ok=True)
     context = SweepContext.from_env()
@@ -188,7 +195,6 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
         report_rejected(context, config, error)
         folders.log(index, f"alphalab: config rejected: {error}")
         returns[index] = _job_return(jobs, folders, index, math.inf)
-    engine = engine_spec(launcher.config)
     populations: dict[str, list[int]] = {}
     for index, spec in enumerate(jobs.specs):
         if spec is not None:
@@ -209,7 +215,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
         runs = [(i, fold) for i in indices for fold in jobs.specs[i].folds]
         work.extend(shards(runs, engine.max_members))
     mine: dict[int, list] = {}
-    for shard, results in zip(work, _train(engine, work, context, sweep_dir), strict=True):
+    for shard, results in zip(work, _train(engine, work, context, sweep_dir, ray), strict=True):
         report = report_population if len(results) > LINE_PER_MEMBER else report_members
         report(context, results)
         for (index, _), result in zip(shard, results, strict=True):

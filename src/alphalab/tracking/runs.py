@@ -4,9 +4,9 @@ Through MLflow's client a run costs three calls and tens of milliseconds; thousa
 minutes. On a SQL store (SQLite, PostgreSQL) of the MLflow version alphalab pins, ``RunWriter``
 writes exactly the rows MLflow's own ``create_run``, ``log_batch`` and ``set_terminated`` write,
 for all runs at once: one transaction to open them RUNNING, one to close them. Elsewhere (a
-tracking server) it uses the client, from several threads. Artifacts go straight into a local
-artifact folder, or are uploaded. ``tests/test_children.py`` checks the rows against the
-client's, table by table.
+tracking server) it uses the client, from several threads (``tracking.unreachable``: a server
+that stops answering). Artifacts go straight into a local artifact folder, or are uploaded.
+``tests/test_children.py`` checks the rows against the client's, table by table.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from alphalab.tracking.inputs import input_rows
 from alphalab.tracking.kept import keep
 from alphalab.tracking.rows import metric_rows, param_row, sql_tables
 from alphalab.tracking.store import KEY_CHARS, Tracker
+from alphalab.tracking.unreachable import each, is_unreachable, quiet_retries
 
 BULK_MLFLOW = "3.17."  # the MLflow whose tables the bulk path writes (rows checked by tests)
 THREADS = 4  # a tracking server answers several clients at once; SQLite would not
@@ -79,14 +79,15 @@ class RunWriter:
     def __init__(self, tracker: Tracker, parent_id: str | None = None):
         self.tracker, self.parent_id = tracker, parent_id
         self.store = _sql_store(tracker)
+        if self.store is None:
+            quiet_retries()
 
     def open(self, children: list[RunRecord]) -> None:
         """Create every run RUNNING, with its tags and params."""
         if self.store is None:
-            if children:  # the first alone: it creates the datasets the others then find
-                self._open_one(children[0])
-            with ThreadPoolExecutor(THREADS) as pool:
-                list(pool.map(self._open_one, children[1:]))
+            uri = self.tracker.uri
+            each(uri, self._open_one, children[:1], THREADS)  # it creates the datasets others find
+            each(uri, self._open_one, children[1:], THREADS)
             return
         from mlflow.entities import LifecycleStage, SourceType
         from mlflow.utils.uri import append_to_uri_path
@@ -159,8 +160,7 @@ class RunWriter:
                 child, values = item
                 self.tracker.log_metrics(child.run_id, values)
 
-            with ThreadPoolExecutor(THREADS) as pool:
-                list(pool.map(log, [item for item in points if item[1]]))
+            each(self.tracker.uri, log, [item for item in points if item[1]], THREADS)
         else:
             now = int(time.time() * 1000)
             metrics, latest = [], []
@@ -176,8 +176,7 @@ class RunWriter:
         """Write every run's artifacts, log its metrics (those not logged while it ran), final
         name and tags, and end it with its status."""
         if self.store is None:
-            with ThreadPoolExecutor(THREADS) as pool:
-                list(pool.map(self._close_one, children))
+            each(self.tracker.uri, self._close_one, children, THREADS)
             keep(self.parent_id, children)
             return
         now = int(time.time() * 1000)
@@ -226,6 +225,8 @@ class RunWriter:
                 child.files(Path(tmp))
                 self.tracker.log_artifacts(child.run_id, Path(tmp))
         except Exception as exc:  # noqa: BLE001 - the run ends FAILED, saying why
+            if is_unreachable(exc):  # nothing can be written: the sweep stops
+                raise
             child.status = Status.FAILED
             child.error = f"its artifacts could not be written: {type(exc).__name__}: {exc}"
             return child.error
