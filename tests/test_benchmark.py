@@ -32,8 +32,10 @@ def test_the_probe_does_see_heavy_imports(tmp_path):
 @pytest.mark.slow
 def test_benchmark_runs_on_a_tiny_setting(tmp_path):
     out = tmp_path / "bench.json"
-    # joblib's workers are the slowest part and have their own tests (test_sweep.py)
-    result = cli("experiments.benchmark", "--tiny", "--no-parallel", "--out", str(out))
+    # joblib's workers and the Ray and submitit engines are the slowest parts and have their own
+    # tests (test_sweep.py, test_engines.py)
+    args = ["--tiny", "--no-parallel", "--no-engines", "--out", str(out)]
+    result = cli("experiments.benchmark", *args)
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["setting"] == "tiny" and data["machine"]["cpus"] >= 1
@@ -45,7 +47,7 @@ def test_benchmark_runs_on_a_tiny_setting(tmp_path):
     speedup = sweeps["harness_median_s"] / sweeps["population_median_s"]
     assert sweeps["population_speedup"] == speedup
     assert sweeps["population_fit_median_s"] > 0 and sweeps["single_fit_median_s"] > 0
-    assert "parallel_speedup" not in sweeps
+    assert "parallel_speedup" not in sweeps and "engines" not in data
     big = data["big_grid"]
     assert big["jobs"] == 8 and big["finished_children"] == [8]
     assert 0.2 < big["peak_gb"] < 24 and big["kb_per_member"] > big["db_kb_per_member"] > 0
