@@ -18,6 +18,11 @@ from alphalab.config.spec import TrackingSpec
 ENV = "ALPHALAB_SWEEP"
 
 
+def resume_hint(name: str) -> str:
+    """How to resume the sweep called ``name``."""
+    return f"resume with the same command plus sweep.name={name}"
+
+
 @dataclass(frozen=True)
 class SweepContext:
     """The running sweep as its jobs see it."""
@@ -32,8 +37,8 @@ class SweepContext:
 
     @property
     def resume_hint(self) -> str:
-        """How to resume the sweep."""
-        return f"resume with the same command plus sweep.name={self.name}" if self.name else ""
+        """How to resume the sweep ("" without its name)."""
+        return resume_hint(self.name) if self.name else ""
 
     @classmethod
     def from_env(cls) -> SweepContext | None:

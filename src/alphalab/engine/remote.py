@@ -13,19 +13,20 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from alphalab.config.names import Engine
 from alphalab.config.spec import EngineSpec
 from alphalab.engine.context import ENV, SweepContext
+from alphalab.engine.provenance import COMMAND_ENV
 from alphalab.engine.record import Job
 from alphalab.tracking.kept import adopt, kept_runs
 from alphalab.tracking.store import resolve_uri
 
 # What a worker's process needs of the launching one's environment.
-HANDED = (ENV, "ALPHALAB_COMMAND", "MLFLOW_TRACKING_URI", "ALPHALAB_PROJECT_ROOT")
+HANDED = (ENV, COMMAND_ENV, "MLFLOW_TRACKING_URI")
 
 
 class EngineFailed(RuntimeError):
@@ -55,20 +56,27 @@ def handed_env(threads: int | None) -> dict[str, str]:
     return env
 
 
+def train_here(work: list[list[Job]], context: SweepContext | None) -> Iterator[list]:
+    """Train and record the shards of ``work`` in this process, one after another, with live
+    progress; each shard's results as it ends."""
+    from alphalab.engine.progress import SweepProgress
+    from alphalab.engine.runs import run_jobs
+
+    progress = SweepProgress(context.total, context.done_at_start) if context else None
+    try:
+        for shard in work:
+            yield run_jobs(shard, context, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
 def run_shard(jobs: list[Job], env: dict[str, str]) -> tuple[list, dict]:
     """In the worker: train and record one shard (a population) of the sweep; its results, and
     its runs as the sweep's summary reads them (so that it need not read them back)."""
     os.environ.update(env)
-    from alphalab.engine.progress import SweepProgress
-    from alphalab.engine.runs import run_jobs
-
     context = SweepContext.from_env()
-    progress = SweepProgress(context.total, context.done_at_start) if context else None
-    try:
-        results = run_jobs(jobs, context, progress=progress)
-    finally:
-        if progress is not None:
-            progress.close()
+    (results,) = train_here([jobs], context)
     kept = kept_runs(context.parent_id) if context else {}
     return results, {r.run_id: kept[r.run_id] for r in results if r.run_id in kept}
 
@@ -181,7 +189,7 @@ def _on_submitit(spec: EngineSpec, work: list[list[Job]], sweep_dir: str) -> lis
     cluster = "slurm" if spec.engine == Engine.SUBMITIT_SLURM else "local"
     folder = Path(sweep_dir, ".submitit", "%j")
     executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
-    parameters = dict(spec.submitit)
+    parameters = spec.submitit
     executor.update_parameters(**parameters)
     threads = int(parameters.get("cpus_per_task") or parameters.get("slurm_cpus_per_task") or 0)
     env = handed_env(threads or None)

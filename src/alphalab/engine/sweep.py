@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from alphalab.config.names import Kind, Status
 from alphalab.config.spec import RunSpec, SweepSpec
-from alphalab.engine.context import SweepContext
+from alphalab.engine.context import SweepContext, resume_hint
 from alphalab.engine.refine import refine
 from alphalab.engine.runs import record_rejected
 from alphalab.results.compare import log_selected_models, record_comparison
@@ -39,7 +39,7 @@ class SweepSession:
     @property
     def resume_hint(self) -> str:
         """How to resume this sweep."""
-        return f"resume with the same command plus sweep.name={self.name}"
+        return resume_hint(self.name)
 
     def start(
         self, params: dict[str, Any], launcher: str, workers: int, state_dir: str
@@ -87,11 +87,11 @@ class SweepSession:
             self.parent.close(Status.FINISHED)
         except BaseException as exc:
             if is_unreachable(exc):  # the server is gone: one line, exit 1, resume later
-                stop = exc if isinstance(exc, TrackingUnreachable) else None
-                stop = stop or TrackingUnreachable(tracker.uri)
-                stop.report(self.resume_hint)
+                unreachable = exc if isinstance(exc, TrackingUnreachable) else None
+                unreachable = unreachable or TrackingUnreachable(tracker.uri)
+                unreachable.report(self.resume_hint)
                 self._close_quickly()
-                raise stop from exc
+                raise unreachable from exc
             self.parent.close(Status.FAILED, f"summary failed: {exc}")
             raise
         finally:

@@ -135,7 +135,6 @@ class JobFolders:
     def __init__(self, jobs) -> None:
         self.jobs = jobs
         self.groups: dict[int, _Group] = {}
-        self.fast: dict[int, bool] = {}
         self.folders: dict[int, str] = {}
         self._queue: queue.Queue = queue.Queue()
         self._error: list[BaseException] = []
@@ -147,11 +146,10 @@ class JobFolders:
             jobs = self.jobs
             group = self.groups[first] = _Group(jobs.compose(first), jobs.plain(first))
             second = next((i for i in jobs.group_of(first) if i != first), None)
-            fast = group.task is not None
-            if fast and second is not None:  # checked once against the slow way
+            if group.task is not None and second is not None:  # checked once, the slow way
                 mine = group.render(second, jobs.overrides[second], jobs.plain(second))
-                fast = mine == self._exact(second)
-            self.fast[first] = fast
+                if mine != self._exact(second):
+                    group.task = None  # no template: every job of the group the slow way
         return self.groups[first]
 
     def _exact(self, index: int) -> tuple[str, str, str]:
@@ -178,7 +176,7 @@ class JobFolders:
         for index in indices:
             first = jobs.first_of[index]
             group = self._group(first)
-            if self.fast[first]:
+            if group.task is not None:
                 self.folders[index] = group.folder(index)
                 files = group.render(index, jobs.overrides[index], jobs.plain(index))
             else:

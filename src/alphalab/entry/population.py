@@ -17,7 +17,6 @@ from alphalab.config.parse import resolved, run_spec
 from alphalab.config.parse_engine import engine_spec
 from alphalab.config.spec import Alpha, EngineSpec, RunSpec
 from alphalab.engine.context import SweepContext
-from alphalab.engine.progress import SweepProgress
 from alphalab.entry.job_folders import JobFolders
 
 PLAIN = ("alpha.real", "alpha.imag", "seed")  # set on a copy of the composed config
@@ -147,22 +146,14 @@ def _train(engine: EngineSpec, work: list, context: SweepContext | None, sweep_d
     """Each shard's results: here, one shard after another as each ends (with live progress),
     or all at once from Ray's (``ray``: the instance being started) or submitit's workers."""
     from alphalab.engine.record import Job
-    from alphalab.engine.runs import run_jobs
-
-    if engine.engine == Engine.LOCAL:
-        progress = SweepProgress(context.total, context.done_at_start) if context else None
-        try:
-            for shard in work:
-                yield run_jobs([Job(fold) for _, fold in shard], context, progress=progress)
-        finally:
-            if progress is not None:
-                progress.close()
-        return
-    from alphalab.engine.remote import EngineFailed, run_remote
+    from alphalab.engine.remote import EngineFailed, run_remote, train_here
     from alphalab.engine.sweep import stop
 
+    shards = [[Job(fold) for _, fold in shard] for shard in work]
+    if engine.engine == Engine.LOCAL:
+        yield from train_here(shards, context)
+        return
     try:
-        shards = [[Job(fold) for _, fold in shard] for shard in work]
         yield from run_remote(engine, shards, sweep_dir, ray)
     except EngineFailed as exc:
         stop(str(exc))

@@ -64,9 +64,7 @@ def keep(parent_id: str | None, children: list) -> None:
     """Keep the closed ``children`` (``RunRecord``s of ``parent_id``)."""
     if not parent_id:
         return
-    if parent_id not in _KEPT and len(_KEPT) >= _MAX_PARENTS:
-        _KEPT.pop(next(iter(_KEPT)))
-    kept = _KEPT.setdefault(parent_id, {})
+    kept = _kept_for(parent_id)
     for child in children:
         metrics: dict[str, tuple[int, float]] = {}
         reals, imags = {}, {}
@@ -97,9 +95,14 @@ def keep(parent_id: str | None, children: list) -> None:
 
 def adopt(parent_id: str, runs: dict[str, KeptRun]) -> None:
     """Keep ``runs`` that another process (a Ray or submitit worker) wrote and kept."""
+    _kept_for(parent_id).update(runs)
+
+
+def _kept_for(parent_id: str) -> dict[str, KeptRun]:
+    """The kept children of ``parent_id`` (the oldest parent's forgotten beyond _MAX_PARENTS)."""
     if parent_id not in _KEPT and len(_KEPT) >= _MAX_PARENTS:
         _KEPT.pop(next(iter(_KEPT)))
-    _KEPT.setdefault(parent_id, {}).update(runs)
+    return _KEPT.setdefault(parent_id, {})
 
 
 def kept_runs(parent_id: str) -> dict[str, KeptRun]:

@@ -14,8 +14,7 @@ class PopulationLauncher(Launcher):
 
     def __init__(self, **settings) -> None:
         """``settings``: ``hydra.launcher``'s own (engine, max_members, ray, submitit), read
-        again from the config by ``alphalab.config.parse_engine``."""
-        self.settings = settings
+        from the config by ``alphalab.config.parse_engine`` when the jobs launch."""
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.task_function: TaskFunction | None = None
