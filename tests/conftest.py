@@ -107,6 +107,40 @@ def split(runs) -> tuple[list, list]:
     return parents, children
 
 
+def finished_once(uri: str, jobs: int, name: str | None = None, experiment: str = "alphalab"):
+    """The FINISHED sweep parent (called ``name``, if given) with every job FINISHED exactly once
+    under it (runs an interrupted session left end KILLED, none RUNNING) and a comparison.csv
+    listing exactly the FINISHED ones; returns (parent, finished children, all its children)."""
+    import csv
+    import io
+    import tempfile
+
+    import pytest
+
+    parents, children = split(all_runs(uri, experiment))
+    (parent,) = [
+        p
+        for p in parents
+        if p.data.tags.get("alphalab.kind") == "sweep"
+        and name in (None, p.data.tags.get("alphalab.sweep_name"))
+    ]
+    mine = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
+    assert parent.info.status == "FINISHED"
+    assert {c.info.status for c in mine} <= {"FINISHED", "KILLED"}, [c.info for c in mine]
+    finished = [c for c in mine if c.info.status == "FINISHED"]
+    assert len(finished) == jobs
+    assert len({c.data.tags["alphalab.job_key"] for c in finished}) == jobs
+    with tempfile.TemporaryDirectory() as folder:
+        local = client(uri).download_artifacts(parent.info.run_id, "comparison.csv", folder)
+        rows = list(csv.DictReader(io.StringIO(Path(local).read_text())))
+    assert {row["run_id"] for row in rows} == {c.info.run_id for c in finished}
+    best_fixed = min(
+        c.data.metrics["final_val_loss"] for c in finished if c.data.params["approach"] == "lambda"
+    )
+    assert parent.data.metrics["best_fixed_val_loss"] == pytest.approx(best_fixed)
+    return parent, finished, mine
+
+
 def read_comparison(folder: Path, parent) -> list[dict]:
     """The parent run's comparison.csv, as rows (the store in ``folder``)."""
     local = client(store_uri(folder)).download_artifacts(

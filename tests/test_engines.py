@@ -4,8 +4,6 @@ keras-tuner's chief and workers. Every process a test starts is stopped when it 
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import shutil
@@ -18,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, all_runs, cli, client, split, store_uri
+from experiments.dev.measure import ray_engine
+from tests.conftest import ROOT, all_runs, cli, client, finished_once, split, store_uri
 from tests.servers import (
     finish,
     in_session,
@@ -47,28 +46,11 @@ def sweep_in(tmp_path: Path, name: str, *args: str, **env: str) -> str:
 
 
 def check_sweep(uri: str, jobs: int, name: str | None = None):
-    """One FINISHED parent with ``jobs`` FINISHED children, each job exactly once, and a
-    comparison.csv listing exactly them; returns (parent, children)."""
-    parents, children = split(all_runs(uri))
-    (parent,) = [
-        p
-        for p in parents
-        if p.data.tags.get("alphalab.kind") == "sweep"
-        and name in (None, p.data.tags.get("alphalab.sweep_name"))
-    ]
-    children = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
-    assert parent.info.status == "FINISHED"
-    assert len(children) == jobs and {c.info.status for c in children} == {"FINISHED"}
-    assert len({c.data.tags["alphalab.job_key"] for c in children}) == jobs
-    with tempfile.TemporaryDirectory() as folder:
-        local = client(uri).download_artifacts(parent.info.run_id, "comparison.csv", folder)
-        rows = list(csv.DictReader(io.StringIO(Path(local).read_text())))
-    assert {row["run_id"] for row in rows} == {c.info.run_id for c in children}
-    best_fixed = min(
-        c.data.metrics["final_val_loss"] for c in children if c.data.params["approach"] == "lambda"
-    )
-    assert parent.data.metrics["best_fixed_val_loss"] == pytest.approx(best_fixed)
-    return parent, children
+    """One FINISHED parent with ``jobs`` FINISHED children, each job exactly once, none other,
+    and a comparison.csv listing exactly them; returns (parent, children)."""
+    parent, finished, children = finished_once(uri, jobs, name)
+    assert len(children) == jobs  # no run but the FINISHED ones
+    return parent, finished
 
 
 # --- PostgreSQL and an MLflow server on it ----------------------------------------------------
@@ -218,16 +200,6 @@ def ray_temp():
     assert not left, f"Ray processes left behind: {left}"
 
 
-def ray_engine(temp: str) -> list[str]:
-    """Populations as Ray tasks on a local instance the launcher starts and stops."""
-    return [
-        "hydra.launcher.engine=ray",
-        "+hydra.launcher.ray.init.num_cpus=2",
-        "+hydra.launcher.ray.init.include_dashboard=false",
-        f"+hydra.launcher.ray.init._temp_dir={temp}",
-    ]
-
-
 @pytest.mark.needs("postgresql")
 def test_populations_train_as_ray_tasks_and_record_as_the_local_engine(
     server, local_on_server, ray_temp, tmp_path
@@ -264,16 +236,7 @@ def test_a_killed_ray_worker_stops_the_sweep_in_one_line_and_the_same_command_fi
     assert line.endswith("resume with the same command plus sweep.name=ray-killed"), line
 
     sweep_in(tmp_path, "resumed", *args)  # the same command again
-    (parent,) = [
-        r for r in all_runs(server) if r.data.tags.get("alphalab.sweep_name") == "ray-killed"
-    ]
-    children = [
-        r for r in all_runs(server) if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
-    ]
-    finished = [c for c in children if c.info.status == "FINISHED"]
-    assert len({c.data.tags["alphalab.job_key"] for c in finished}) == len(finished) == 4
-    assert {c.info.status for c in children} <= {"FINISHED", "KILLED"}  # none left RUNNING
-    assert parent.info.status == "FINISHED"
+    finished_once(server, 4, "ray-killed")  # the dead shard's runs KILLED, none RUNNING
 
 
 @pytest.mark.needs("postgresql")

@@ -6,15 +6,12 @@ or failed."""
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, all_runs, client, split
+from tests.conftest import ROOT, all_runs, finished_once, split
 from tests.servers import finish, in_session, postgres_cluster, restartable_server
 
 pytestmark = pytest.mark.slow
@@ -39,29 +36,6 @@ def wait_for(log: Path, process, text: str, timeout: float = TIMEOUT) -> None:
         assert process.poll() is None, f"ended before '{text}':\n{log.read_text()[-3000:]}"
         assert time.monotonic() < deadline, f"no '{text}' in time:\n{log.read_text()[-3000:]}"
         time.sleep(0.05)
-
-
-def check_sweep(uri: str, experiment: str, jobs: int, name: str):
-    """The FINISHED parent called ``name``, every job FINISHED exactly once under it (runs an
-    interrupted session left end KILLED, none RUNNING), and a comparison.csv listing exactly
-    the FINISHED ones; returns (parent, finished children)."""
-    parents, children = split(all_runs(uri, experiment))
-    (parent,) = [p for p in parents if p.data.tags.get("alphalab.sweep_name") == name]
-    mine = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
-    assert parent.info.status == "FINISHED"
-    assert {c.info.status for c in mine} <= {"FINISHED", "KILLED"}, [c.info for c in mine]
-    finished = [c for c in mine if c.info.status == "FINISHED"]
-    assert len(finished) == jobs
-    assert len({c.data.tags["alphalab.job_key"] for c in finished}) == jobs
-    with tempfile.TemporaryDirectory() as folder:
-        local = client(uri).download_artifacts(parent.info.run_id, "comparison.csv", folder)
-        rows = list(csv.DictReader(io.StringIO(Path(local).read_text())))
-    assert {row["run_id"] for row in rows} == {c.info.run_id for c in finished}
-    best_fixed = min(
-        c.data.metrics["final_val_loss"] for c in finished if c.data.params["approach"] == "lambda"
-    )
-    assert parent.data.metrics["best_fixed_val_loss"] == pytest.approx(best_fixed)
-    return parent, finished
 
 
 def no_traceback(output: str) -> None:
@@ -107,7 +81,7 @@ def test_two_sweeps_at_once_through_one_server_each_land_every_child_once(server
     parents, children = split(all_runs(url, experiment))
     assert len(parents) == 2 and len(children) == 2 * JOBS
     for name in names:
-        _, finished = check_sweep(url, experiment, JOBS, name)
+        _, finished, _ = finished_once(url, JOBS, name, experiment)
         assert all(c.info.artifact_uri.startswith("mlflow-artifacts:/") for c in finished)
 
 
@@ -133,7 +107,7 @@ def test_a_server_restarted_during_a_sweep_loses_and_duplicates_no_child(server,
         with in_session(command, again, ROOT) as resumed:
             output = finish(resumed, again, TIMEOUT)
         assert resumed.returncode == 0, output[-4000:]
-    check_sweep(server.url, experiment, JOBS, "restart")
+    finished_once(server.url, JOBS, "restart", experiment)
     assert not [r for r in all_runs(server.url, experiment) if r.info.status == "RUNNING"]
 
 
@@ -166,5 +140,5 @@ def test_a_server_down_for_longer_than_the_retries_stops_the_sweep_in_one_line(s
         output = finish(resumed, again, TIMEOUT)
     assert resumed.returncode == 0, output[-4000:]
     assert "resuming sweep 'down'" in output
-    check_sweep(server.url, experiment, JOBS, "down")
+    finished_once(server.url, JOBS, "down", experiment)
     assert not [r for r in all_runs(server.url, experiment) if r.info.status == "RUNNING"]

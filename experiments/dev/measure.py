@@ -239,7 +239,7 @@ def measure_big_grid(points: int, repeats: int) -> dict:
     }
 
 
-def _ray_engine(temp: str) -> list[str]:
+def ray_engine(temp: str) -> list[str]:
     """Populations as Ray tasks on a 2-CPU local instance the launcher starts and stops."""
     return [
         "hydra.launcher.engine=ray",
@@ -275,7 +275,7 @@ def measure_engines(repeats: int, points: int, seeds: int) -> dict:
     for _ in range(min(repeats, 2)):
         for label in runs:
             with tempfile.TemporaryDirectory(prefix="alphalab-bench-ray-", dir="/tmp") as tmp:
-                engine = _ray_engine(str(Path(tmp) / "ray")) if label == "ray" else []
+                engine = ray_engine(str(Path(tmp) / "ray")) if label == "ray" else []
                 seconds = _sweep(Path(tmp), [*big, *engine])
                 runs[label].append((seconds, _finished_children(Path(tmp))))
     out = {
