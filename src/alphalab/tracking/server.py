@@ -30,7 +30,15 @@ STOP_TIMEOUT = 10.0
 
 # MLflow's server jobs (GenAI judges, trace roll-ups) are of no use to alphalab, and on a small
 # machine their eight extra processes slow the UI's start. A user can still set it to true.
-_SERVER_ENV_DEFAULTS = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+# MLflow 3.17's log_batch holds one database connection and opens a second for its metrics, so
+# with SQLAlchemy's default pool (5 + 10 overflow) eight concurrent writes (two sweeps, four
+# threads each) can take every connection and all wait 30 s for one ("QueuePool limit ...
+# reached", a 400 to the client). A pool of 20 + 20 serves 20 concurrent writes.
+_SERVER_ENV_DEFAULTS = {
+    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "20",
+    "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "20",
+}
 
 
 class UIError(RuntimeError):
