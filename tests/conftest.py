@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -111,12 +112,6 @@ def finished_once(uri: str, jobs: int, name: str | None = None, experiment: str 
     """The FINISHED sweep parent (called ``name``, if given) with every job FINISHED exactly once
     under it (runs an interrupted session left end KILLED, none RUNNING) and a comparison.csv
     listing exactly the FINISHED ones; returns (parent, finished children, all its children)."""
-    import csv
-    import io
-    import tempfile
-
-    import pytest
-
     parents, children = split(all_runs(uri, experiment))
     (parent,) = [
         p
