@@ -8,8 +8,10 @@ with the run's seed just before the build), compiled with the run's optimizer, s
 learning rate and loss (``model.compile.compile_model``), and fitted on the run's own batches
 (``engine.fit.fit_on``: the same rows, shuffle seed and batch size). It runs eagerly, one step
 per call: every op in program order, no traced function shared with the engine, so what it
-computes is plainly what Keras means. Only ``tuned`` needs code of its own,
-``TunedReference.train_step``: Keras has no way to step one weight on other batches than the rest.
+computes is plainly what Keras means (and a tuned step cannot race: traced, this reference's
+tuned fit differed once in about 16 processes on a busy machine, as the engine's can). Only
+``tuned`` needs code of its own, ``TunedReference.train_step``: Keras has no way to step one
+weight on other batches than the rest.
 
 ``tests/test_reference.py`` holds each approach's population member equal to this: losses
 within 1e-5 relative, weights within 1e-6 absolute (float32 noise; measured and justified there).
@@ -80,8 +82,9 @@ def fit_reference(spec: RunSpec) -> ReferenceFit:
     keras.utils.set_random_seed(spec.seed)
     model, _ = build(spec.approach, spec.formula, spec.alpha, spec.model, input_shape, has_imag)
     tuned = spec.approach == Approach.TUNED
-    if tuned:
-        model = TunedReference(model.input, model.output, name=model.name)
+    if tuned:  # the built model as the one layer of a model with the tuned step
+        inputs = keras.Input(input_shape)
+        model = TunedReference(inputs, model(inputs), name=f"tuned_{model.name}")
     compile_model(
         model,
         train.optimizer,
