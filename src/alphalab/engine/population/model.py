@@ -175,9 +175,10 @@ class PopulationModel(keras.Model):
                 on_validation = ops.sum(self.member_losses(y_val, self(x_val, training=True)))
         self.tracker.update_state(per_member, tf.shape(x)[0])
         if self.trainable_weights:
-            grads = tape.gradient(total, rest) if rest else []
             if tuned:
-                grads = list(grads) + list(tape.gradient(on_validation, tuned))
+                grads = after_both_passes(tape, total, on_validation, rest, tuned)
+            else:
+                grads = tape.gradient(total, rest)
             self.optimizer.apply(grads, rest + tuned)
         return {"member_loss": self.tracker.result()}
 
@@ -189,6 +190,39 @@ class PopulationModel(keras.Model):
         per_member = self.penalised(self.member_losses(y, self(x, training=False)))
         self.tracker.update_state(per_member, tf.shape(x)[0])
         return {"member_loss": self.tracker.result()}
+
+
+def after_both_passes(tape, total, on_validation, rest: list, tuned: list) -> list:
+    """The training loss's gradients for ``rest``, then the validation loss's for ``tuned``,
+    each cut out of one tensor that also holds both losses: no weight's update can start
+    before both forward passes have read every weight they use.
+
+    The two halves of a tuned step share no data (``tuned`` moves with the validation pass,
+    ``rest`` with the training pass), so only the automatic control edges of ``tf.function``
+    ordered one pass's reads of a weight before the other half's write of it, and Grappler's
+    dependency optimizer drops them: its transitive reduction counts the path through the one
+    ``IdentityN`` that Keras's optimizer passes all gradients through, then it bypasses that
+    ``IdentityN``. With two inter-op threads the tuned alpha's update could then land before
+    the training pass read alpha, or the head's before the validation pass read the head: on a
+    busy machine about 1 fit in 8 differed (28 in 40 with several steps per call). Control
+    edges added here fare no better (they end on nodes that get folded or bypassed); a
+    concatenation is data, which Grappler keeps (tests/test_tuned_determinism.py checks the
+    optimized step). The gradients are bit for bit those of ``tape.gradient``.
+    """
+    import tensorflow as tf
+
+    grads = list(tape.gradient(total, rest)) if rest else []
+    grads += list(tape.gradient(on_validation, tuned))
+    present = [k for k, g in enumerate(grads) if g is not None]
+    dense = {k: tf.convert_to_tensor(grads[k]) for k in present}
+    for dtype in dict.fromkeys(g.dtype for g in dense.values()):  # one join per dtype
+        group = [k for k in present if dense[k].dtype == dtype]
+        losses = [tf.reshape(tf.cast(loss, dtype), [1]) for loss in (total, on_validation)]
+        joined = tf.concat(losses + [tf.reshape(dense[k], [-1]) for k in group], axis=0)
+        sizes = [1, 1] + [int(np.prod(dense[k].shape)) for k in group]
+        for k, piece in zip(group, tf.split(joined, sizes)[2:], strict=True):
+            grads[k] = tf.reshape(piece, tf.shape(dense[k]))
+    return grads
 
 
 def parts_of(spec: RunSpec, has_imag: bool) -> tuple[str, ...]:
