@@ -18,7 +18,8 @@ to 17,000x its bound (measured by hand).
 The engine is trained as ``engine.runs._run_population`` trains it: the global seed set to the
 run's seed, the data prepared, ``Population(members, data).fit()``. The tuned comparisons are
 ``xfail(strict=False)`` until the tuned race is fixed (``RACE``); ``--runxfail`` holds them too.
-The stacked output is a known difference (``KNOWN``): the engine cannot build that population.
+The stacked output case holds the engine's lookup of a Sequential's weights (``sequential/alpha/
+kernel``), which once raised KeyError for every population of that model.
 """
 
 from __future__ import annotations
@@ -53,16 +54,6 @@ RACE = (
     "load, in the engine's fit and in a traced one-step Keras fit alike; being fixed elsewhere"
 )
 
-# Where the engine does not train what the reference trains: a known difference, to be fixed.
-STACKED = (
-    "engine bug: a population of the built-in model.output=stacked model with a learned member "
-    "or a head raises KeyError: 'sequential' (population/train.py Members maps a weight by the "
-    "first part of its single-run path, which a Sequential prefixes with its own name); the "
-    "reference trains it. Fix proposed in /tmp/reference-findings.diff"
-)
-KNOWN = {"stacked output": pytest.mark.xfail(strict=True, raises=KeyError, reason=STACKED)}
-
-
 def members_of(overrides: list[str], approaches: tuple[str, ...]) -> list:
     """3 fixed and 3 learned alphas, and 2 tuned ones, listed as a sweep lists its jobs."""
     base = run_spec(compose(["+debug=fast", *overrides]))
@@ -95,9 +86,7 @@ def trained(case: str) -> dict:
 def pairs():
     for case, (_, approaches) in CASES.items():
         for approach in approaches:
-            if case in KNOWN:
-                marks = [KNOWN[case]]
-            elif approach == Approach.TUNED:
+            if approach == Approach.TUNED:
                 marks = [pytest.mark.xfail(strict=False, reason=RACE)]
             else:
                 marks = []

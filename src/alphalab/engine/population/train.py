@@ -51,7 +51,7 @@ class Members:
                     else (layer.tuned, k - layer.n_learned)
                 )  # a fixed member has no alpha weight
                 where = {ALPHA_LAYER: alpha, HEAD_LAYER: (head, k)}
-                self.locations.append([where[path.split("/")[0]] for path in layout.paths])
+                self.locations.append([where[layer_of(path)] for path in layout.paths])
 
     def alphas(self) -> list[tuple[float, float] | None]:
         """Each member's alpha now (None for a fixed one)."""
@@ -102,7 +102,7 @@ class Members:
         for k, weights in starts.items():
             position = {path: i for i, path in enumerate(self.layouts[k].paths)}
             for path, given in weights.items():
-                if path.split("/")[0] == ALPHA_LAYER:
+                if layer_of(path) == ALPHA_LAYER:
                     continue  # alpha starts where the run says
                 if path not in position:
                     raise ValueError(f"the start has a weight {path} the model does not have")
@@ -132,6 +132,13 @@ class Members:
                 index = optimizer._get_variable_index(variable)
                 changes.put(slots[slot.attribute][index], row, value, slot.name)
         changes.assign()
+
+
+def layer_of(path: str) -> str:
+    """The name of the layer that owns the single-run weight at ``path``: ``alpha`` for
+    ``alpha/kernel``, and for ``sequential/alpha/kernel`` too (the built-in model with
+    ``model.output=stacked`` is a Sequential, which puts its own name before its layers')."""
+    return path.split("/")[-2]
 
 
 class _Changes:
