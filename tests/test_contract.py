@@ -42,7 +42,11 @@ EXTRAS = {
     ),
     "search reference": (set(), set(), {"mlflow.parentRunId", "alphalab.population"}),
     "reproduction": (set(), set(), {"alphalab.reproduces"}),
+    "refit": (set(), set(), {"mlflow.parentRunId", "alphalab.arm"}),
 }
+ARTIFACTS = ["config.yaml", "model.keras", "weights.json"]
+# The runs a verdict pairs row by row on the test rows also leave each row's loss.
+PAIRED = {"search trial", "search reference", "refit"}
 KINDS = {
     "single run": "run",
     "job of a sweep": "run",
@@ -51,6 +55,7 @@ KINDS = {
     "search trial": "trial",
     "search reference": "reference",
     "reproduction": "reproduction",
+    "refit": "refit",
 }
 
 
@@ -100,6 +105,9 @@ def through(path: str, folder: Path, approach: str) -> dict:
         warm = WarmStart("a-fixed-run", "its-job-key", {"head/kernel": [1.0, 0.0]})
         job = Job(spec, Kind.REFINE, warm_start=warm)
         return record(folder, run_jobs([job], parent_id=parent_in(folder))[0].run_id)
+    if path == "refit":  # an arm's choice on every non-test row (no validation rows)
+        job = Job(spec.refit(), Kind.REFIT, tags={"alphalab.arm": "learned"})
+        return record(folder, run_jobs([job], parent_id=parent_in(folder))[0].run_id)
     if path == "reproduction":
         from alphalab.entry.reproduce import reproduce
 
@@ -133,16 +141,18 @@ def searched(path: str, folder: Path) -> dict:
 _ALONE: dict = {}
 
 
-def single(folder: Path, approach: str, alpha: tuple[float, float] | None = None) -> dict:
-    """The same spec as a single run on its own (once per approach and alpha)."""
-    if (approach, alpha) in _ALONE:
-        return _ALONE[approach, alpha]
-    spec = spec_in(folder, approach)
+def single(
+    folder: Path, approach: str, alpha: tuple[float, float] | None = None, *extra: str
+) -> dict:
+    """The same spec as a single run on its own (once per approach, alpha and overrides)."""
+    if (approach, alpha, extra) in _ALONE:
+        return _ALONE[approach, alpha, extra]
+    spec = spec_in(folder, approach, *extra)
     if alpha is not None:
         spec = spec.with_alpha(approach, alpha)
     spec = replace(spec, tracking=TrackingSpec(store_uri(folder), "alone", None))
-    _ALONE[approach, alpha] = record(folder, run_job(spec).run_id)
-    return _ALONE[approach, alpha]
+    _ALONE[approach, alpha, extra] = record(folder, run_job(spec).run_id)
+    return _ALONE[approach, alpha, extra]
 
 
 CASES = [
@@ -157,6 +167,7 @@ CASES = [
     ("search trial", "lambda"),
     ("search reference", "trainable"),
     ("reproduction", "trainable"),
+    ("refit", "trainable"),
 ]
 
 
@@ -169,7 +180,9 @@ def test_every_path_records_the_same_run(tmp_path, searches, path, approach):
     alpha = None
     if path == "search trial":  # the oracle chose the alpha: the single run takes the same
         alpha = (float(got["params"]["alpha_real"]), float(got["params"]["alpha_imag"]))
-    want = single(tmp_path / "alone", approach, alpha)
+    # a refit is the single run with every non-test row training: no folds, no validation rows
+    extra = ("train.validation_split=0",) if path == "refit" else ()
+    want = single(tmp_path / "alone", approach, alpha, *extra)
     params, metrics, tags = EXTRAS[path]
     if path.startswith("search"):  # a search's runs also record its section of the config
         got["params"] = {k: v for k, v in got["params"].items() if not k.startswith("search.")}
@@ -178,7 +191,8 @@ def test_every_path_records_the_same_run(tmp_path, searches, path, approach):
     assert set(got["params"]) - {"tracking.uri"} == set(want["params"]) - {"tracking.uri"} | params
     assert set(got["metrics"]) == set(want["metrics"]) | metrics
     assert set(got["tags"]) == set(want["tags"]) | tags
-    assert got["artifacts"] == want["artifacts"] == ["config.yaml", "model.keras", "weights.json"]
+    assert want["artifacts"] == ARTIFACTS
+    assert got["artifacts"] == sorted(ARTIFACTS + ["test_losses.json"] * (path in PAIRED))
     for key in (
         set(want["params"]) - {"tracking.uri"} - {k for k in want["params"] if "provenance" in k}
     ):

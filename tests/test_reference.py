@@ -16,8 +16,8 @@ higher, each of the loss, val_loss, weight and test-loss checks of every case he
 to 17,000x its bound (measured by hand).
 
 The engine is trained as ``engine.runs._run_population`` trains it: the global seed set to the
-run's seed, the data prepared, ``Population(members, data).fit()``. The tuned comparisons are
-``xfail(strict=False)`` until the tuned race is fixed (``RACE``); ``--runxfail`` holds them too.
+run's seed, the data prepared, ``Population(members, data).fit()``. The tuned comparisons
+hold since the tuned step's race was fixed (tests/test_tuned_determinism.py).
 The stacked output case holds the engine's lookup of a Sequential's weights (``sequential/alpha/
 kernel``), which once raised KeyError for every population of that model.
 """
@@ -48,11 +48,7 @@ CASES = {  # name: (overrides, approaches in the population)
     "fold 2 of 5": (["task.folds=5", "task.fold=2", GAIN], tuple(Approach)),
     "stacked output": (["model.output=stacked", GAIN], tuple(Approach)),
 }
-RACE = (
-    "approach=tuned is not deterministic run to run: the known race of the tuned step (two "
-    "forward passes under one persistent tape), seen here about once in 15-25 processes under "
-    "load, in the engine's fit and in a traced one-step Keras fit alike; being fixed elsewhere"
-)
+
 
 def members_of(overrides: list[str], approaches: tuple[str, ...]) -> list:
     """3 fixed and 3 learned alphas, and 2 tuned ones, listed as a sweep lists its jobs."""
@@ -86,11 +82,7 @@ def trained(case: str) -> dict:
 def pairs():
     for case, (_, approaches) in CASES.items():
         for approach in approaches:
-            if approach == Approach.TUNED:
-                marks = [pytest.mark.xfail(strict=False, reason=RACE)]
-            else:
-                marks = []
-            yield pytest.param(case, str(approach), marks=marks, id=f"{case}-{approach}")
+            yield pytest.param(case, str(approach), id=f"{case}-{approach}")
 
 
 @pytest.mark.parametrize(("case", "approach"), list(pairs()))

@@ -8,10 +8,11 @@ import csv
 import io
 import math
 
+import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from alphalab.config.names import Arm
+from alphalab.config.names import Arm, Kind
 from alphalab.config.spec import Alpha
 from alphalab.results.render import comparison_csv, table
 from alphalab.results.rows import Row
@@ -82,50 +83,11 @@ def test_groups_are_per_arm_and_start_and_the_best_is_the_lowest_mean():
     assert best(groups, Arm.LEARNED, Arm.REFINED).learned == Alpha(0.49, 2.0)
 
 
-def test_a_clear_learned_win_is_conclusive_and_says_by_how_much():
-    rows = [row("lambda", (r, 2.2), 0.02 + r / 10) for r in (0.2, 0.6)]
-    rows += [row("trainable", (r, 2.2), 0.005, learned=(0.493, 2.0)) for r in (0.2, 0.6)]
-    summary = summarize(rows, basin_tolerance=0.05, margin=0.1)
-    assert summary.trust.conclusive and summary.outcome == "learned"
-    assert summary.headline.startswith("Learned alpha wins: validation loss 0.005 vs 0.04")
-    assert "(8.00x lower)" in summary.headline
-    m = summary.metrics()
-    assert m["best_fixed_val_loss"] == pytest.approx(0.04)
-    assert (m["best_fixed_alpha_real"], m["best_fixed_alpha_imag"]) == (0.2, 2.2)
-    assert m["best_trainable_val_loss"] == 0.005 and m["trainable_starts_in_best_basin"] == 2
-    assert m["conclusive"] == 1.0 and m["failed_runs"] == 0
-
-
-def test_nothing_beats_the_baseline_so_it_is_inconclusive():
-    rows = [row("lambda", (0.2, 1.0), 0.95), row("trainable", (0.2, 1.0), 0.93)]
-    summary = summarize(rows, basin_tolerance=0.05, margin=0.1)
-    assert summary.outcome == "inconclusive"
-    assert summary.headline.startswith("Inconclusive: no approach beats the baseline")
-    assert "Taken at face value: Learned alpha wins" in summary.headline
-
-
 def test_most_runs_unconverged_is_inconclusive():
     rows = [row("lambda", (0.2, 1.0), 0.1, converged=False)]
     rows += [row("trainable", (0.2, 1.0), 0.05, converged=False), row("lambda", (0.6, 1), 0.2)]
     trust = assess(rows, {"best fixed": 0.1, "best learned": 0.05}, margin=0.1)
     assert not trust.conclusive and "2 of 3 runs had not converged" in trust.reasons[0]
-
-
-def test_a_difference_within_the_seed_noise_is_inconclusive_and_a_large_one_is_not():
-    def sweep(fixed_losses, learned_losses):
-        rows = [row("lambda", (0.6, 2.2), loss, seed=s) for s, loss in enumerate(fixed_losses)]
-        rows += [
-            row("trainable", (0.6, 2.2), loss, seed=s, learned=(0.5, 2.0))
-            for s, loss in enumerate(learned_losses)
-        ]
-        return summarize(rows, basin_tolerance=0.05, margin=0.1)
-
-    noisy = sweep([0.5, 0.2, 0.8], [0.45, 0.3, 0.6])  # paired differences 0.05, -0.1, 0.2
-    assert noisy.outcome == "inconclusive"
-    assert "within the noise" in noisy.headline
-    assert "NOT larger than the noise" in noisy.verdict[-1] and "paired t-test" in noisy.verdict[-1]
-    clear = sweep([0.5, 0.45, 0.55], [0.05, 0.04, 0.06])  # differences 0.45, 0.41, 0.49
-    assert clear.outcome == "learned" and ": larger than the noise" in clear.verdict[-1]
 
 
 def test_a_failed_run_is_counted_and_named_but_not_compared():
@@ -155,59 +117,171 @@ def test_comparison_csv_has_a_row_per_run_with_its_arm():
     ]
 
 
-def test_a_search_finds_its_best_trial_and_counts_the_trials_to_come_within_1pct():
+def refit(
+    approach: str, seed: int, losses, arm: Arm, learned=(0.5, 2.0), rows: str = ""
+) -> tuple[Row, dict]:
+    """An arm's refit in ``seed`` scored on test rows with these per-row ``losses``, and its
+    ``test_losses.json`` (each seed its own data unless ``rows`` names shared ones)."""
+    losses = np.asarray(losses, dtype="float64")
+    r = row(approach, (0.6, 2.2), math.nan, seed=seed, learned=learned, arm=arm)
+    r.run_id = r.name = f"refit-{arm}-{seed}-{losses.sum()}"
+    r.kind, r.test_loss, r.test_baseline = Kind.REFIT, float(losses.mean()), 1.0
+    paired = {"losses": losses.tolist(), "rows": rows or f"rows-{seed}", "n_train": 160}
+    return r, {**paired, "data": rows or f"data-{seed}"}
+
+
+def sweep_of(fixed: dict[int, list], learned: dict[int, list], folds: int = 1, **kw):
+    """A sweep with one fixed cell and one learned start per seed and fold (CV validation
+    losses 0.04 and 0.01), and each seed's refits scored on the given per-row test losses."""
+    rows, paired = [], {}
+    for seed in fixed:
+        for fold in range(folds):
+            for r in (
+                row("lambda", (0.6, 2.2), 0.04, seed=seed),
+                row("trainable", (0.6, 2.2), 0.01, seed=seed, learned=(0.5, 2.0)),
+            ):
+                r.run_id += f"-{fold}"
+                r.fold, r.test_loss, r.test_baseline = (fold if folds > 1 else None), 0.05, 1.0
+                rows.append(r)
+        for approach, arm, losses in (
+            ("lambda", Arm.FIXED, fixed[seed]),
+            ("trainable", Arm.LEARNED, learned[seed]),
+        ):
+            r, found = refit(approach, seed, losses, arm, **kw)
+            rows.append(r)
+            paired[r.run_id] = found
+    return summarize(rows, basin_tolerance=0.05, margin=0.1, rope=0.02, test_rows=paired)
+
+
+RNG = np.random.default_rng(0)
+
+
+def noisy(mean: float, n: int = 40, spread: float = 0.1) -> list[float]:
+    return list(mean * (1 + spread * RNG.standard_normal(n)))
+
+
+def test_a_clear_learned_win_is_conclusive_and_says_by_how_much():
+    summary = sweep_of({s: noisy(0.04) for s in range(3)}, {s: noisy(0.005) for s in range(3)})
+    assert summary.trust.conclusive and summary.outcome == "learned"
+    assert summary.headline.startswith("Learned alpha is better: test loss 0.00")
+    assert "x (95% interval" in summary.headline and "beyond the ±2% region" in summary.headline
+    m = summary.metrics()
+    assert m["best_fixed_val_loss"] == pytest.approx(0.04)  # what chose it
+    assert (m["best_fixed_alpha_real"], m["best_fixed_alpha_imag"]) == (0.6, 2.2)
+    assert m["best_trainable_alpha_real"] == pytest.approx(0.5)  # the refits' learned alpha
+    assert m["learned_vs_fixed_high"] < -0.8 and m["conclusive"] == 1.0
+    assert any("Student's t over 3 seeds" in line for line in summary.verdict)
+
+
+def test_nothing_beats_the_baseline_so_it_is_inconclusive():
+    summary = sweep_of({s: noisy(0.99) for s in range(3)}, {s: noisy(0.95) for s in range(3)})
+    assert summary.outcome == "inconclusive"
+    assert summary.headline.startswith("Inconclusive: no approach beats the baseline")
+    assert "Taken at face value:" in summary.headline
+
+
+def test_an_interval_across_the_rope_is_inconclusive_and_says_what_would_settle_it():
+    # per seed the learned arm is 4% better, 1% worse, 6% better: the mean leans, the
+    # interval over three seeds crosses the ROPE
+    base = {s: noisy(0.04, spread=0.01) for s in range(3)}
+    learned = {s: [v * f for v in base[s]] for s, f in enumerate((0.96, 1.01, 0.94))}
+    summary = sweep_of(base, learned)
+    assert summary.outcome == "inconclusive"
+    assert summary.headline.startswith("Inconclusive: the interval crosses an edge")
+    assert "leans towards the learned alpha" in summary.headline
+    assert "seeds would likely settle it" in summary.headline
+
+
+def test_inside_the_rope_is_practically_equivalent():
+    base = {s: noisy(0.04, n=400, spread=0.01) for s in range(5)}
+    learned = {s: [v * f for v in base[s]] for s, f in enumerate((1.002, 0.999, 1.001, 1.0, 0.998))}
+    summary = sweep_of(base, learned)
+    assert summary.outcome == "equivalent"
+    assert summary.headline.startswith("Practically equivalent:")
+
+
+def test_the_interval_over_seeds_is_the_hand_computed_one():
+    fixed = {s: noisy(0.04) for s in range(4)}
+    learned = {s: noisy(0.03) for s in range(4)}
+    summary = sweep_of(fixed, learned)
+    (pair,) = summary.pairs
+    d = pair.difference
+    a = np.array([np.mean(learned[s]) for s in range(4)])
+    b = np.array([np.mean(fixed[s]) for s in range(4)])
+    ratio = a.mean() / b.mean()
+    linear = (a - ratio * b) / b.mean()  # the delta method, seed by seed
+    half = scipy_stats.t.ppf(0.975, 3) * linear.std(ddof=1) / 2
+    assert pair.better == Arm.LEARNED and d.estimate == pytest.approx(ratio - 1)
+    assert (d.low, d.high) == pytest.approx((ratio - 1 - half, ratio - 1 + half))
+
+
+def test_one_seed_and_one_split_says_training_randomness_was_not_measured():
+    summary = sweep_of({0: noisy(0.04)}, {0: noisy(0.005)})
+    assert summary.outcome == "learned"
+    assert any("Training randomness was not measured" in line for line in summary.verdict)
+
+
+def test_one_configuration_per_arm_chosen_by_its_mean_over_folds_and_seeds_not_by_test():
+    rows = []
+    # cell A is best in fold 0 but worse on average; its test losses are the best of all
+    for fold, (a, b) in enumerate(((0.01, 0.03), (0.09, 0.03), (0.08, 0.03))):
+        for start, val, test in (((0.2, 1.0), a, 0.001), ((0.6, 2.2), b, 0.5)):
+            r = row("lambda", start, val, seed=0)
+            r.run_id += f"-{fold}"
+            r.fold, r.test_loss, r.test_baseline = fold, test, 1.0
+            rows.append(r)
+    summary = summarize(rows, basin_tolerance=0.05, margin=0.1)
+    assert summary.arms[Arm.FIXED].chosen.start == Alpha(0.6, 2.2)
+    assert summary.best_fixed.loss[0] == pytest.approx(0.03)
+
+
+def test_a_configuration_that_failed_somewhere_ranks_after_those_that_finished_everywhere():
+    rows = [
+        row("lambda", (0.2, 1.0), 0.01, seed=0),
+        row("lambda", (0.2, 1.0), math.nan, 1, status="FAILED"),
+    ]
+    rows += [row("lambda", (0.6, 2.2), 0.02, seed=0), row("lambda", (0.6, 2.2), 0.02, seed=1)]
+    groups = groups_of(rows)
+    assert best(groups, Arm.FIXED).start == Alpha(0.6, 2.2)
+
+
+def test_three_arms_are_compared_pair_by_pair_with_bonferroni():
+    paired, rows = {}, []
+    for seed in range(3):
+        for approach, arm, mean in (
+            ("lambda", Arm.FIXED, 0.04),
+            ("trainable", Arm.LEARNED, 0.005),
+            ("tuned", Arm.TUNED, 0.02),
+        ):
+            r = row(approach, (0.6, 2.2), mean * 1.1, seed=seed, arm=arm)
+            r.test_loss, r.test_baseline = mean, 1.0
+            rows.append(r)
+            fit, found = refit(approach, seed, noisy(mean), arm)
+            rows.append(fit)
+            paired[fit.run_id] = found
+    summary = summarize(rows, basin_tolerance=0.05, margin=0.1, rope=0.02, test_rows=paired)
+    assert len(summary.pairs) == 3 and summary.outcome == "learned"
+    assert all(p.difference.level == pytest.approx(1 - 0.05 / 3) for p in summary.pairs)
+    assert any("(Bonferroni)" in line for line in summary.verdict)
+
+
+def test_a_search_pairs_its_best_trial_with_the_reference_on_the_test_rows():
     trials = [row("lambda", (a, 2.0), loss) for a, loss in ((0.2, 0.3), (0.4, 0.1), (0.5, 0.1005))]
     for number, trial in enumerate(trials):
         trial.name = f"trial {number} · {trial.name}"
+        trial.test_loss, trial.test_baseline = 0.1, 1.0
     reference = row("trainable", (1.0, 1.5), 0.05, learned=(0.5, 2.0))
-    summary = summarize_trials(trials, reference, "random", margin=0.1)
+    reference.test_loss, reference.test_baseline = 0.05, 1.0
+    losses = {trials[1].run_id: noisy(0.1), reference.run_id: noisy(0.05)}
+
+    def test_rows(rows):
+        return {r.run_id: {"losses": losses[r.run_id]} for r in rows if r.run_id in losses}
+
+    summary = summarize_trials(trials, reference, "random", 0.1, rope=0.02, test_rows=test_rows)
     assert summary.best is trials[1] and summary.trials_to_within_1pct == 2
     assert summary.outcome == "learned"
+    assert summary.headline.startswith("Learned alpha is better")
+    assert any("training randomness was not measured" in line for line in summary.verdict)
     m = summary.metrics()
     assert m["best_trial_val_loss"] == m["best_fixed_val_loss"] == 0.1
     assert m["best_trainable_val_loss"] == 0.05 and m["trials"] == 3
-
-
-def test_the_paired_interval_is_the_hand_computed_one():
-    from alphalab.results.arms import arm_results, paired
-
-    fixed = [0.30, 0.25, 0.41, 0.33]
-    learned = [0.21, 0.24, 0.30, 0.20]
-    rows = [row("lambda", (0.6, 2.2), v, seed=s) for s, v in enumerate(fixed)]
-    rows += [row("trainable", (0.6, 2.2), v, seed=s) for s, v in enumerate(learned)]
-    for r in rows:  # scored on test rows: the test loss is what is paired
-        r.test_loss, r.test_baseline = r.final_val_loss + 0.01, 1.0
-    arms = arm_results(rows)
-    result = paired(arms[Arm.FIXED], arms[Arm.LEARNED])
-    d = [f - g for f, g in zip(fixed, learned, strict=True)]
-    mean = sum(d) / 4
-    sd = (sum((x - mean) ** 2 for x in d) / 3) ** 0.5
-    assert result.units == 4 and result.mean == pytest.approx(mean)
-    assert result.half == pytest.approx(scipy_stats.t.ppf(0.975, 3) * sd / 2)
-    assert not result.within_noise
-
-
-def test_each_seed_and_fold_selects_on_its_own_validation_rows_and_is_scored_on_test():
-    rows = []
-    for fold, (best_start, worse_start) in enumerate(
-        [((0.6, 2.2), (1.0, 2.2)), ((1.0, 2.2), (0.6, 2.2))]
-    ):
-        for start, val, test in ((best_start, 0.1, 0.3), (worse_start, 0.2, 0.15)):
-            r = row("lambda", start, val, seed=0)
-            r.fold, r.test_loss, r.test_baseline = fold, test, 1.0
-            rows.append(r)
-        r = row("trainable", (0.2, 1.0), 0.05, learned=(0.5, 2.0))
-        r.fold, r.test_loss, r.test_baseline = fold, 0.1, 1.0
-        rows.append(r)
-    summary = summarize(rows, basin_tolerance=0.05, margin=0.1)
-    fixed = summary.arms[Arm.FIXED]
-    # each fold picked the cell its validation rows preferred, whatever the test rows say
-    assert {u: r.start for u, r in fixed.picks.items()} == {
-        (0, 0): Alpha(0.6, 2.2),
-        (0, 1): Alpha(1.0, 2.2),
-    }
-    assert fixed.score[0] == pytest.approx(0.3) and fixed.optimism == pytest.approx(-0.2)
-    assert summary.on_test and summary.outcome == "learned"  # 0.2 better in both folds
-    m = summary.metrics()
-    assert m["best_fixed_test_loss"] == pytest.approx(0.3)
-    assert m["best_trainable_test_loss"] == pytest.approx(0.1)

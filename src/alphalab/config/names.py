@@ -32,6 +32,7 @@ class Kind(StrEnum):
     REFERENCE = "reference"  # a search's trainable run on the same task and seed
     REFINE = "refine"  # learned from one of the best grid cells, warm-started (sweep.refine)
     CONTINUE = "continue"  # an arm's selected run trained on as long again (equal budgets)
+    REFIT = "refit"  # an arm's chosen configuration trained on every non-test row of a seed
     REPRODUCTION = "reproduction"  # a logged run trained again (experiments.reproduce)
 
 
@@ -44,8 +45,11 @@ class Arm(StrEnum):
     TUNED = "tuned"  # alpha tuned on validation batches while the rest trains on training ones
 
 
-def arm_of(approach: str, kind: str) -> Arm:
-    """The arm a run belongs to: the one mapping from approach and kind."""
+def arm_of(approach: str, kind: str, arm: str | None = None) -> Arm:
+    """The arm a run belongs to: the one mapping from approach and kind (a refit says its
+    arm: the refined arm's refit learns as the learned arm's does)."""
+    if arm:
+        return Arm(arm)
     if approach == Approach.LAMBDA:
         return Arm.FIXED
     if approach == Approach.TUNED:
@@ -56,10 +60,10 @@ def arm_of(approach: str, kind: str) -> Arm:
 class Verdict(StrEnum):
     """What a comparison concluded (tag ``alphalab.verdict``)."""
 
-    LEARNED = "learned"  # the learned alpha reached the lower validation loss
-    FIXED = "fixed"  # the fixed (or searched) alpha did
-    TUNED = "tuned"  # alpha tuned on validation rows did
-    TIE = "tie"  # within 1%
+    LEARNED = "learned"  # the learned alpha is better on test rows, beyond the ROPE
+    FIXED = "fixed"  # the fixed (or searched) alpha is
+    TUNED = "tuned"  # alpha tuned on validation rows is
+    EQUIVALENT = "equivalent"  # the interval lies inside the ROPE: practically equal
     INCONCLUSIVE = "inconclusive"  # the evidence cannot say (the verdict says why)
 
 

@@ -145,8 +145,8 @@ def train_spec(r: Reader) -> TrainSpec:
         if value <= 0:
             raise ConfigError(f"{key}: must be a positive integer, got {value}")
     split = r.number("train.validation_split")
-    if not 0 < split < 1:
-        raise ConfigError(f"train.validation_split: must lie strictly between 0 and 1, got {split}")
+    if not 0 <= split < 1:
+        raise ConfigError(f"train.validation_split: must lie in [0, 1), got {split}")
     loss = r.get("train.loss")
     if not isinstance(loss, str) or not loss.strip():
         raise ConfigError(f"train.loss: expected the name of a Keras loss, got {loss!r}")
@@ -224,16 +224,23 @@ def run_spec(cfg: DictConfig) -> RunSpec:
         formula = task.formula
     else:
         formula = formula_spec(r)
+    approach = r.choice("approach.name", names.APPROACHES)
+    train = train_spec(r)
+    if train.validation_split == 0 and task.folds == 1 and approach == names.Approach.TUNED:
+        raise ConfigError(
+            "train.validation_split: approach=tuned tunes alpha on validation rows, so it must "
+            "be above 0 (or use task.folds > 1)"
+        )
     config = resolved(cfg)
     if task.path is not None:  # recorded absolute: a logged run can be rerun from anywhere
         config["task"]["path"] = str(task.path)
     return RunSpec(
-        approach=r.choice("approach.name", names.APPROACHES),
+        approach=approach,
         alpha=Alpha(r.number("alpha.real"), r.number("alpha.imag")),
         formula=formula,
         task=task,
         model=model_spec(r),
-        train=train_spec(r),
+        train=train,
         seed=r.integer("seed", minimum=0),
         tracking=tracking_spec(r),
         baseline_margin=baseline_margin(r),
@@ -262,18 +269,30 @@ def prune_spec(r: Reader) -> PruneSpec | None:
 def sweep_spec(cfg: DictConfig) -> SweepSpec:
     """The ``sweep`` section of a multirun."""
     r = Reader(cfg)
+    folds = r.get("task.folds")
+    if r.get("train.validation_split") == 0 and (folds is None or folds == 1):
+        raise ConfigError(
+            "train.validation_split: a sweep chooses each arm's configuration on validation "
+            "rows, so it must be above 0 (or cross-validate: task.folds=5)"
+        )
     return SweepSpec(
         name=r.name("sweep.name", "a plain name"),
         basin_tolerance=r.positive("sweep.basin_tolerance"),
         refine=r.integer("sweep.refine", minimum=0),
         baseline_margin=baseline_margin(r),
         tracking=tracking_spec(r),
+        rope=fraction(r, "verdict.rope", "(a relative difference)"),
     )
 
 
 def baseline_margin(r: Reader) -> float:
     """``verdict.baseline_margin``: a fraction in [0, 1)."""
-    margin = r.number("verdict.baseline_margin")
-    if not 0 <= margin < 1:
-        raise ConfigError(f"verdict.baseline_margin: must lie in [0, 1), got {margin}")
-    return margin
+    return fraction(r, "verdict.baseline_margin")
+
+
+def fraction(r: Reader, key: str, what: str = "") -> float:
+    """A number in [0, 1) at ``key``."""
+    value = r.number(key)
+    if not 0 <= value < 1:
+        raise ConfigError(f"{key}: must lie in [0, 1){' ' + what if what else ''}, got {value}")
+    return value

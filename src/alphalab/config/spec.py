@@ -169,6 +169,25 @@ class RunSpec:
             return [self]
         return [self.with_fold(k) for k in range(self.task.folds)]
 
+    def refit(self) -> RunSpec:
+        """The same configuration trained on every non-test row (as scikit-learn refits the
+        best candidate): no folds and no validation rows, except that a tuned alpha keeps
+        ``train.validation_split`` of them to be tuned on."""
+        split = self.train.validation_split if self.approach == "tuned" else 0.0
+        config = dict(self.config)
+        config["task"] = {**config.get("task", {}), "folds": 1, "fold": None}
+        written = split if split else 0  # as Hydra reads "0"
+        config["train"] = {**config.get("train", {}), "validation_split": written}
+        task = replace(self.task, folds=1, fold=None)
+        return replace(
+            self, task=task, train=replace(self.train, validation_split=split), config=config
+        )
+
+    @property
+    def validated(self) -> bool:
+        """Whether the run has validation rows (a refit has none)."""
+        return self.task.folds > 1 or self.train.validation_split > 0
+
     def with_seed(self, seed: int) -> RunSpec:
         """The same run with another seed."""
         return replace(self, seed=seed, config={**self.config, "seed": seed})
@@ -183,6 +202,7 @@ class SweepSpec:
     refine: int  # K: learn alpha from the K best fixed-alpha grid cells once the grid is done
     baseline_margin: float
     tracking: TrackingSpec
+    rope: float  # verdict.rope: relative differences within ±rope are practically equivalent
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ class TaskData:
     ) -> tuple[TaskData, TaskData, TaskData | None]:
         """``(train, validation, test)``: hold out ``test_split`` of the rows as test rows (None
         when 0), then split the rest: ``validation_split`` of it for validation, or (``folds``
-        K > 1) fold ``fold`` of K. ``random`` draws every part from one shuffle from ``seed``
+        K > 1) fold ``fold`` of K (``validation_split`` 0 and one fold: no validation rows, as a
+        refit trains). ``random`` draws every part from one shuffle from ``seed``
         (K-fold: contiguous slices of it); ``last`` keeps the order (time series): the test rows
         are the final rows, validation the rows before them, and K folds chain forward (fold k
         trains on the first k+1 of K+1 blocks and validates on the next), so validation rows
@@ -71,8 +72,8 @@ class TaskData:
                 blocks = np.array_split(rest, folds)
                 validation = blocks[fold]
                 train = np.concatenate([b for k, b in enumerate(blocks) if k != fold])
-        else:
-            n_val = min(m - 1, max(1, round(m * validation_split)))
+        else:  # validation_split 0: no validation rows, every other row trains (a refit)
+            n_val = 0 if validation_split <= 0 else min(m - 1, max(1, round(m * validation_split)))
             if how == "last":
                 train, validation = rest[: m - n_val], rest[m - n_val :]
             else:

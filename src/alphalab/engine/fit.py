@@ -25,7 +25,7 @@ class PreparedData:
     validation: TaskData
     test: TaskData | None  # rows no selection sees (None: no test split)
     scaling: Scaling | None
-    baseline: float  # the validation loss of predicting the training mean
+    baseline: float  # the validation loss of predicting the training mean (nan: no such rows)
     test_baseline: float  # the same on the test rows (nan without them)
 
     def params(self) -> dict[str, str]:
@@ -49,7 +49,9 @@ def prepare_data(spec: RunSpec) -> PreparedData:
         task.fold or 0,
     )
     stacked = spec.output == "stacked"
-    baseline = baseline_loss(train_part, validation, train.loss, stacked)
+    baseline = math.nan  # a refit has no validation rows
+    if len(validation.x):
+        baseline = baseline_loss(train_part, validation, train.loss, stacked)
     test_baseline = (
         math.nan if test is None else baseline_loss(train_part, test, train.loss, stacked)
     )

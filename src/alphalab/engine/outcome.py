@@ -27,6 +27,7 @@ class FitOutcome:
     optimizer: list[np.ndarray] | None = None  # the single-run optimizer's variables, in order
     test_loss: float = math.nan  # on the test rows, with the weights the fit ended with
     pruned_at: int | None = None  # the epochs it trained before a rung stopped it (None: not)
+    test_rows: dict | None = None  # each test row's loss, and which rows (names.TEST_ROWS)
 
     def last(self, key: str) -> float:
         """The last epoch's value of ``key`` (nan if never recorded)."""
@@ -62,6 +63,7 @@ def mean_outcome(outcomes: list[FitOutcome]) -> FitOutcome:
         weights=last.weights,
         optimizer=last.optimizer,
         test_loss=test_loss,
+        test_rows=last.test_rows,
     )
 
 

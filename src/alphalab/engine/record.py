@@ -120,7 +120,7 @@ def window_start(epochs: int, schedule: str) -> int:
 
 def converged(history: dict[str, list[float]], schedule: str) -> bool:
     """Whether the validation loss and the learned alpha had settled by the end of the run."""
-    losses = history.get(names.VAL_LOSS, [])
+    losses = history.get(names.VAL_LOSS) or history.get(names.LOSS, [])  # a refit: no validation
     start = max(window_start(len(losses), schedule), 1)
     window = losses[start - 1 :]
     if len(window) < 2 or not all(map(math.isfinite, window)):
@@ -145,14 +145,14 @@ def run_metrics(
     metrics = [
         (key, value, step) for key, values in history.items() for step, value in enumerate(values)
     ]
-    val_losses = history.get(names.VAL_LOSS) or [math.nan]
+    if spec.validated:  # a refit has no validation rows: no validation figures
+        val_losses = history.get(names.VAL_LOSS) or [math.nan]
+        metrics += [(names.FINAL_VAL_LOSS, val_losses[-1], 0), (names.BASELINE, baseline, 0)]
     metrics += [
-        (names.FINAL_VAL_LOSS, val_losses[-1], 0),
         (names.LEARNED_REAL, learned.real, 0),
         (names.LEARNED_IMAG, learned.imag, 0),
         (names.TRAIN_SECONDS, seconds, 0),
         (names.EPOCHS_RUN, len(history.get(names.LOSS, [])), 0),
-        (names.BASELINE, baseline, 0),
         (names.CONVERGED, float(converged(history, spec.train.schedule)), 0),
     ]
     if spec.task.true_alpha is not None:

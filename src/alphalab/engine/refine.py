@@ -1,11 +1,9 @@
 """Grid, then learn (``sweep.refine=K``): once the fixed-alpha grid is done, learn alpha from its
-K best cells, each run warm-started with the fitted weights of the fixed-alpha run it starts
-from, so that the rest of the model already fits before alpha moves. The refinements of one seed
-train as one population.
-
-A refinement trains twice: its warm start's epochs, then its own. So that the arms compare at
-the same budget, every other arm's selected run (per seed and fold, chosen on validation rows)
-trains on as long again from where it ended (kind ``continue``), and the verdict compares those.
+K best cells (by mean validation loss over seeds and folds), each run warm-started with the
+fitted weights of the fixed-alpha run it starts from (same seed and fold), so that the rest of the
+model already fits before alpha moves. The refinements of one seed and fold train as one
+population. A refinement trains twice, its warm start's epochs and then its own: the refits
+(``engine.refit``) give every arm that doubled budget.
 """
 
 from __future__ import annotations
@@ -15,12 +13,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from alphalab.config.names import Approach, Arm, Kind, learns
+from alphalab.config.names import Approach, Arm, Kind
 from alphalab.config.spec import RunSpec
 from alphalab.engine.context import SweepContext
 from alphalab.engine.record import Job, WarmStart
 from alphalab.engine.runs import JobResult, run_jobs
-from alphalab.results.arms import arm_results
 from alphalab.results.rows import Row, latest_rows
 from alphalab.results.stats import groups_of
 from alphalab.tracking import names
@@ -33,14 +30,14 @@ def best_cells(rows: list[Row], k: int) -> list:
     return sorted(fixed, key=lambda g: g.loss[0])[:k]
 
 
-def _warm_start(parent: ParentRun, row: Row) -> WarmStart:
+def warm_start(parent: ParentRun, run_id: str) -> WarmStart:
     """Every weight of a logged run but alpha's, to start another run from."""
     client = parent.tracker.client
     with tempfile.TemporaryDirectory(prefix="alphalab-refine-") as tmp:
-        local = client.download_artifacts(row.run_id, names.WEIGHTS, tmp)
+        local = client.download_artifacts(run_id, names.WEIGHTS, tmp)
         weights = json.loads(Path(local).read_text())
-    key = client.get_run(row.run_id).data.tags[names.JOB_KEY]
-    return WarmStart(row.run_id, key, weights)
+    key = client.get_run(run_id).data.tags[names.JOB_KEY]
+    return WarmStart(run_id, key, weights)
 
 
 def refine(
@@ -49,22 +46,14 @@ def refine(
     context: SweepContext,
     spec_of_run: Callable[[str], RunSpec],
 ) -> list[JobResult]:
-    """Train the refinement runs (children of ``parent``, kind ``refine``), one per seed of each
-    of the K best cells, and the other arms' selected runs on as long again (kind
-    ``continue``); ``spec_of_run`` recovers a logged run's spec."""
-    rows = [
-        r for r in latest_rows(parent.tracker.children(parent.run_id)) if r.kind != Kind.CONTINUE
-    ]
+    """Train the refinement runs (children of ``parent``, kind ``refine``), one per seed and
+    fold of each of the K best cells; ``spec_of_run`` recovers a logged run's spec."""
+    rows = [r for r in latest_rows(parent.tracker.children(parent.run_id)) if r.in_grid]
     jobs = []
     for group in best_cells([r for r in rows if r.kind != Kind.REFINE], k):
         for row in group.finished:
             spec = spec_of_run(row.run_id).with_alpha(Approach.TRAINABLE, group.start)
-            jobs.append(Job(spec, Kind.REFINE, warm_start=_warm_start(parent, row)))
-    for result in arm_results([r for r in rows if r.kind != Kind.REFINE]).values():
-        for row in result.picks.values():  # each seed and fold's choice, on validation rows
-            alpha = row.learned if learns(row.approach) else row.start  # where it ended
-            spec = spec_of_run(row.run_id).with_alpha(row.approach, alpha)
-            jobs.append(Job(spec, Kind.CONTINUE, warm_start=_warm_start(parent, row)))
+            jobs.append(Job(spec, Kind.REFINE, warm_start=warm_start(parent, row.run_id)))
     results = run_jobs(jobs, context)
     for number, (job, result) in enumerate(zip(jobs, results, strict=True), 1):
         print(

@@ -207,6 +207,8 @@ def _run_population(
     ]
     # Only a sweep's own jobs are pruned: refinements and trials keep their whole budget.
     prune = first.prune if all(job.kind == Kind.RUN for job in jobs) else None
+    paired = (Kind.REFIT, Kind.CONTINUE, Kind.TRIAL, Kind.REFERENCE)  # compared row by row
+    refits = any(job.kind in paired for job in jobs)
     try:
         population = Population(members, data)
     except SharingRefused:  # a member's own losses would not stay its own: each alone
@@ -231,7 +233,7 @@ def _run_population(
         population.start_from(
             {last[i]: job.warm_start.weights for i, job in enumerate(jobs) if job.warm_start}
         )
-        trained = population.fit(prune, watch)
+        trained = population.fit(prune, watch, per_row=first.task.test_split > 0 and refits)
         outcomes = [
             mean_outcome(trained.outcomes[last[i] - job.executions + 1 : last[i] + 1])
             for i, job in enumerate(jobs)

@@ -19,6 +19,7 @@ from alphalab.config.names import Kind, Status
 from alphalab.config.spec import RunSpec, SweepSpec
 from alphalab.engine.context import SweepContext, resume_hint
 from alphalab.engine.refine import refine
+from alphalab.engine.refit import refit
 from alphalab.engine.runs import record_rejected
 from alphalab.results.compare import log_selected_models, record_comparison
 from alphalab.results.render import Comparison
@@ -72,13 +73,15 @@ class SweepSession:
         return context
 
     def finish(self, spec_of_run: Callable[[str], RunSpec]) -> Comparison:
-        """Refine (``sweep.refine``), then compare the children, record the comparison on the
-        parent, print it, close it; ``spec_of_run`` recovers a logged run's spec."""
+        """Refine (``sweep.refine``), refit each arm's choice, then compare the children, record
+        the comparison on the parent, print it, close it; ``spec_of_run`` recovers a logged
+        run's spec."""
         assert self.parent is not None and self.context is not None, "finish() before start()"
         tracker = self.parent.tracker
         try:
             if self.spec.refine:
                 refine(self.parent, self.spec.refine, self.context, spec_of_run)
+            refit(self.parent, self.context, spec_of_run)
             wall = time.time() - self.started
             comparison = record_comparison(tracker, self.parent.run_id, wall_seconds=wall)
             log_selected_models(tracker, self.parent.run_id, comparison)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from alphalab.config.names import Kind
 from alphalab.results.plots import plot_landscape, plot_trials
 from alphalab.results.render import Comparison, search_table, table
-from alphalab.results.rows import latest_rows, row_from_run, trajectories
+from alphalab.results.rows import latest_rows, row_from_run, test_rows, trajectories
 from alphalab.results.searches import summarize_trials
 from alphalab.results.verdict import summarize
 from alphalab.tracking import names
@@ -18,6 +19,8 @@ from alphalab.tracking.kept import children_of
 from alphalab.tracking.store import Tracker
 
 MARGIN = "verdict.baseline_margin"  # the param that says what beating the baseline means
+ROPE = "verdict.rope"  # the region of practical equivalence
+OLD_ROPE = 0.02  # for sweeps recorded before verdict.rope existed
 
 
 def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None) -> Comparison:
@@ -39,7 +42,10 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         params = parent.data.params  # older searches recorded the algorithm as search.tuner
         tuner = params.get("search.algorithm") or params["search.tuner"]
         margin = float(parent.data.params[MARGIN])
-        search = summarize_trials(trials, reference, tuner, margin, wall_seconds)
+        rope = float(params.get(ROPE, OLD_ROPE))
+        search = summarize_trials(
+            trials, reference, tuner, margin, wall_seconds, rope, partial(test_rows, tracker)
+        )
         learned = [reference] if reference is not None else []
         return Comparison(
             title=f"alphalab {tuner} search '{name}': searched alpha vs learned alpha",
@@ -61,9 +67,12 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
             },
         )
     rows = latest_rows(children)
-    tolerance = float(parent.data.params["base.sweep.basin_tolerance"])
-    margin = float(parent.data.params[f"base.{MARGIN}"])
-    summary = summarize(rows, tolerance, margin, wall_seconds)
+    params = parent.data.params
+    tolerance = float(params["base.sweep.basin_tolerance"])
+    margin = float(params[f"base.{MARGIN}"])
+    rope = float(params.get(f"base.{ROPE}", OLD_ROPE))
+    paired = test_rows(tracker, [row for row in rows if not row.in_grid])
+    summary = summarize(rows, tolerance, margin, wall_seconds, rope, paired)
     return Comparison(
         title=f"alphalab sweep '{name}': fixed alpha vs learned alpha",
         headline=summary.headline,
@@ -72,13 +81,18 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         rows=rows,
         metrics=summary.metrics(),
         artifacts="Artifacts: `comparison.csv` (one row per run), `landscape.png` (validation "
-        "loss over the alpha grid with the learned-alpha trajectories).",
+        "loss over the alpha grid with the learned-alpha trajectories); each arm's refit "
+        "logged as an MLflow model `selected-<arm>`.",
         plot_name=names.LANDSCAPE,
-        draw=lambda path: plot_landscape(summary, trajectories(tracker, rows), path),
+        draw=lambda path: plot_landscape(summary, trajectories(tracker, summary.grid_rows), path),
         outcome=summary.outcome,
         reasons=summary.trust.reasons,
-        selected={  # each arm's choice with the lowest validation loss over seeds and folds
-            arm: min(result.picks.values(), key=lambda r: r.final_val_loss)
+        selected={  # each arm's model: its refit (the first seed's), else its best fit
+            arm: (
+                result.refits[min(result.refits)]
+                if result.refits
+                else min(result.chosen.finished, key=lambda r: r.final_val_loss)
+            )
             for arm, result in summary.arms.items()
         },
     )

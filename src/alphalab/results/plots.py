@@ -166,7 +166,7 @@ def _draw_trajectories(ax, summary: Summary, paths) -> str | None:
     ends as dots; the legend's note saying how many are drawn when not all."""
     from matplotlib.collections import LineCollection
 
-    learned = [row for row in summary.rows if row.ok and paths.get(row.run_id)]
+    learned = [row for row in summary.grid_rows if row.ok and paths.get(row.run_id)]
     if not learned:
         return None
     chosen = drawn_runs(summary, learned)
@@ -217,7 +217,7 @@ def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> str | None:
     xs = [g.start[index] for g in fixed]
     ys = [statistics.fmean(row.final_val_loss for row in g.finished) for g in fixed]
     ax.plot(xs, ys, "o-", color="#4575b4", label="fixed alpha (lambda)")
-    learned = [row for row in summary.rows if learns(row.approach) and row.ok]
+    learned = [row for row in summary.grid_rows if learns(row.approach) and row.ok]
     chosen = drawn_runs(summary, learned, limit=LABELLED_CELLS)  # an arrow is a slow artist
     ends: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for row in chosen:

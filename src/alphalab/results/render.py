@@ -51,7 +51,7 @@ def table(summary: Summary) -> str:
     tested = any(math.isfinite(row.test_loss) for row in summary.rows)
     folds = any(row.fold is not None for row in summary.rows)
     header = (
-        f"{'approach':<10} {'start α':<13} {'learned α':<15} {'val_loss':>10} "
+        f"{'approach':<15} {'start α':<13} {'learned α':<15} {'val_loss':>10} "
         + (f"{'test':>10} " if tested else "")
         + f"{'|α−α*|':>8} {'seed':>4}  "
         + (f"{'fold':>4}  " if folds else "")
@@ -73,12 +73,14 @@ def table(summary: Summary) -> str:
         mark = "†" if row.ok and row.converged is False and row.pruned is None else ""
         loss = loss_text(row.final_val_loss) + ("‡" if row.pruned is not None else mark)
         label = Arm.REFINED if row.arm == Arm.REFINED else row.approach
-        if row.kind == Kind.CONTINUE:
-            label = f"{row.approach}+"  # trained on as long again
+        if row.kind == Kind.REFIT:
+            label = f"{row.approach} refit"  # its arm's choice, on every non-test row
+        elif row.kind == Kind.CONTINUE:
+            label = f"{row.approach} refit+"  # a refit trained on as long again
         test = f"{loss_text(row.test_loss):>10} " if tested else ""
         fold = f"{row.fold if row.fold is not None else '—':>4}  " if folds else ""
         lines.append(
-            f"{label:<10} {str(row.start):<13} "
+            f"{label:<15} {str(row.start):<13} "
             f"{str(row.learned) + basin:<15} {loss:>10} {test}"
             f"{error:>8} {row.seed:>4}  {fold}{row.status:<9} {row.seconds:>7.2f}"
         )
@@ -96,7 +98,7 @@ def table(summary: Summary) -> str:
             f"baseline (predicting the training mean, on the {rows} rows): "
             f"{summary.trust.baseline:.4g}"
         )
-    if len(summary.seeds) > 1:
+    if len(summary.seeds) > 1 or folds:
         lines += ["", aggregate_table(summary)]
     return "\n".join(lines)
 
@@ -117,15 +119,23 @@ def _shown(rows: list[Row]) -> tuple[list[Row], dict[str, int]]:
 
 
 def aggregate_table(summary: Summary) -> str:
-    """Over several seeds: mean validation loss and its 95% CI per approach and alpha."""
-    header = f"{'approach':<10} {'start α':<13} {'mean val_loss':>13} {'± 95% CI':>9} {'seeds':>5}"
+    """Over several seeds and folds: each configuration's mean validation loss (what an arm's
+    choice ranks by) and its 95% CI; each arm's choice marked; the best of an arm with many."""
+    header = f"{'approach':<10} {'start α':<13} {'mean val_loss':>13} {'± 95% CI':>9} {'runs':>5}"
     lines = [header, "-" * len(header)]
-    for group in sorted(summary.groups, key=lambda g: (ARMS.index(g.arm), g.loss[0])):
-        mean, half = group.loss
-        lines.append(
-            f"{group.arm:<10} {str(group.start):<13} {loss_text(mean):>13} "
-            f"{loss_text(half):>9} {len(group.finished):>5}"
-        )
+    chosen = {id(result.chosen) for result in summary.arms.values()}
+    for arm in ARMS:
+        groups = sorted((g for g in summary.groups if g.arm == arm), key=lambda g: g.loss[0])
+        shown = groups if len(groups) <= ROWS_PER_ARM else groups[:SHOWN_OF_MANY]
+        for group in shown:
+            mean, half = group.loss
+            mark = "  ← chosen" if id(group) in chosen else ""
+            lines.append(
+                f"{group.arm:<10} {str(group.start):<13} {loss_text(mean):>13} "
+                f"{loss_text(half):>9} {len(group.finished):>5}{mark}"
+            )
+        if len(groups) > len(shown):
+            lines.append(f"... and {len(groups) - len(shown)} more {arm} configurations")
     return "\n".join(lines)
 
 
@@ -194,7 +204,7 @@ class Comparison:
     artifacts: str  # one sentence on the parent's artifacts
     plot_name: str
     draw: Callable[[Path], object]  # writes the plot to a path
-    outcome: str  # learned | fixed | tie | inconclusive
+    outcome: str  # learned | fixed | tuned | equivalent | inconclusive
     reasons: list[str]  # why it is inconclusive, if it is
     selected: dict[str, Row] = field(default_factory=dict)  # each arm's chosen run, by arm
 

@@ -40,8 +40,18 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        """FINISHED with a finite validation loss: a row the verdict can use."""
-        return self.status == Status.FINISHED and math.isfinite(self.final_val_loss)
+        """FINISHED with a finite validation loss (a refit, which has no validation rows: a
+        finite test loss): a row the verdict can use."""
+        if self.status != Status.FINISHED:
+            return False
+        if self.kind in (Kind.REFIT, Kind.CONTINUE) and not math.isfinite(self.final_val_loss):
+            return math.isfinite(self.test_loss)
+        return math.isfinite(self.final_val_loss)
+
+    @property
+    def in_grid(self) -> bool:
+        """Whether it is one of the sweep's candidates (not a refit of the chosen one)."""
+        return self.kind not in (Kind.REFIT, Kind.CONTINUE)
 
 
 def _float(mapping: dict, key: str, default: float = math.nan) -> float:
@@ -69,7 +79,7 @@ def row_from_run(run) -> Row:
         run_id=run.info.run_id,
         name=tags.get(names.RUN_NAME, run.info.run_name or ""),
         approach=approach,
-        arm=arm_of(approach, tags.get(names.KIND, Kind.RUN)),
+        arm=arm_of(approach, tags.get(names.KIND, Kind.RUN), tags.get(names.ARM)),
         start=start,
         learned=learned,
         final_val_loss=_float(metrics, names.FINAL_VAL_LOSS),
@@ -101,6 +111,26 @@ def latest_rows(runs: list) -> list[Row]:
         if previous is None or run.info.status == finished or previous.info.status != finished:
             chosen[key] = run
     return [row_from_run(run) for run in chosen.values()]
+
+
+def test_rows(tracker: Tracker, rows: list[Row]) -> dict[str, dict]:
+    """Each of ``rows``' loss on every test row (its ``test_losses.json``: refits, a search's
+    trials and reference), by run id."""
+    import json
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="alphalab-test-rows-") as tmp:
+        for row in rows:
+            if not row.ok or not math.isfinite(row.test_loss):
+                continue
+            try:
+                local = tracker.client.download_artifacts(row.run_id, names.TEST_ROWS, tmp)
+            except Exception:  # noqa: BLE001 - an older refit, or its file is gone: unpaired
+                continue
+            with open(local) as file:
+                out[row.run_id] = json.load(file)
+    return out
 
 
 def trajectories(tracker: Tracker, rows: list[Row]) -> dict[str, list[tuple[float, float]]]:

@@ -1,15 +1,21 @@
-"""The verdict of a keras-tuner search: the best trial against the learned alpha."""
+"""The verdict of a keras-tuner search: the best trial (chosen on validation rows) against the
+learned alpha, paired row by row on the test rows (``results.interval``: one seed and one split,
+so only the test rows' sampling is measured, and the verdict says so) against the ROPE."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from alphalab.config.names import Verdict
 from alphalab.config.spec import Alpha
+from alphalab.results.interval import Decision, Difference, SeedEvidence, relative_difference
 from alphalab.results.rows import Row
 from alphalab.results.trust import Trust, assess
-from alphalab.results.wording import error_text, headline, outcome, qualified, truth_and_failures
+from alphalab.results.wording import error_text, pair_sentence, qualified, truth_and_failures
 
 
 @dataclass
@@ -24,6 +30,9 @@ class SearchSummary:
     wall_seconds: float
     tuner: str
     trust: Trust | None
+    rope: float = 0.02
+    evidence: SeedEvidence | None = None  # the learned alpha's and best trial's test rows
+    difference: Difference | None = None  # learned vs best trial, relative, on test rows
     headline: str = ""
     verdict: list[str] = field(default_factory=list)
 
@@ -39,12 +48,22 @@ class SearchSummary:
         return row.test_loss if self.on_test else row.final_val_loss
 
     @property
+    def decision(self) -> Decision:
+        """The interval against the ROPE (the learned alpha first)."""
+        if self.difference is None:
+            return Decision.UNDECIDED
+        return self.difference.decide(self.rope)
+
+    @property
     def outcome(self) -> str:
-        """``learned``, ``fixed``, ``tie`` or ``inconclusive``."""
-        ref = self.reference if self.reference is not None and self.reference.ok else None
-        if not self.trust.conclusive or self.best is None or ref is None:
+        """``learned``, ``fixed``, ``equivalent`` or ``inconclusive``."""
+        if not self.trust.conclusive:
             return Verdict.INCONCLUSIVE
-        return outcome(self.figure(self.best), self.figure(ref))
+        return {
+            Decision.FIRST: Verdict.LEARNED,
+            Decision.SECOND: Verdict.FIXED,
+            Decision.EQUIVALENT: Verdict.EQUIVALENT,
+        }.get(self.decision, Verdict.INCONCLUSIVE)
 
     def metrics(self) -> dict[str, float]:
         """The parent run's metrics (``best_trial_*`` = ``best_fixed_*``, ``best_trainable_*``)."""
@@ -79,8 +98,11 @@ def summarize_trials(
     tuner: str,
     margin: float,
     wall_seconds: float = math.nan,
+    rope: float = 0.02,
+    test_rows: Callable[[list[Row]], dict[str, dict]] | None = None,
 ) -> SearchSummary:
-    """The best trial, how many trials it took to come within 1% of it, and the verdict."""
+    """The best trial, how many trials it took to come within 1% of it, and the verdict;
+    ``test_rows`` reads runs' per-row test losses (by run id)."""
     finished = [t for t in trials if t.ok]
     best = min(finished, key=lambda t: t.final_val_loss) if finished else None
     within = None
@@ -89,7 +111,16 @@ def summarize_trials(
         within = next(i for i, t in enumerate(trials, 1) if t.ok and t.final_val_loss <= threshold)
     truth = next((t.true_alpha for t in trials if t.true_alpha is not None), None)
     rows = trials + ([reference] if reference is not None else [])
-    summary = SearchSummary(trials, reference, best, within, truth, wall_seconds, tuner, None)
+    summary = SearchSummary(
+        trials, reference, best, within, truth, wall_seconds, tuner, None, rope
+    )  # fmt: skip
+    ref = reference if reference is not None and reference.ok else None
+    if best is not None and ref is not None and summary.on_test and test_rows is not None:
+        paired = test_rows([ref, best])
+        if ref.run_id in paired and best.run_id in paired:
+            a, b = paired[ref.run_id], paired[best.run_id]
+            evidence = SeedEvidence(ref.seed, np.asarray(a["losses"]), np.asarray(b["losses"]))
+            summary.evidence, summary.difference = evidence, relative_difference([evidence])
     scores = {"best trial": best, "learned": reference}
     scored = {k: summary.figure(r) for k, r in scores.items() if r is not None and r.ok}
     summary.trust = assess(rows, scored, margin, summary.on_test)
@@ -107,10 +138,7 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
     elif ref is None:
         title = f"Best alpha found: {s.best.start}, val_loss {s.best.final_val_loss:.4g}."
     else:
-        label = f"the best of {len(s.trials)} {s.tuner}-search trials"
-        metric = "test loss" if s.on_test else "validation loss"
-        face = headline(s.figure(s.best), s.figure(ref), label, f"The {s.tuner} search", metric)
-        title = qualified(face, s.trust)
+        title = qualified(_face(s, ref), s.trust)
     if s.best is not None:
         order = s.trials.index(s.best) + 1
         lines.append(
@@ -130,6 +158,11 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
             + (f", test loss {ref.test_loss:.4g}" if s.on_test else "")
             + f"{error_text(ref.learned, truth)}."
         )
+    if s.difference is not None:
+        lines.append(
+            f"The interval covers only the test rows ({s.difference.design}): a search is one "
+            "seed and one split, so training randomness was not measured."
+        )
     scores = {"best trial": s.best, "learned": ref}
     lines += s.trust.lines({k: s.figure(r) for k, r in scores.items() if r is not None})
     lines += truth_and_failures(truth, s.trials, "trial")
@@ -141,3 +174,24 @@ def _search_verdict(s: SearchSummary) -> tuple[str, list[str]]:
         cost += f"; wall time {s.wall_seconds:.0f} s"
     lines.append(cost + ".")
     return title, lines
+
+
+def _face(s: SearchSummary, ref: Row) -> str:
+    """The headline's comparison: the interval against the ROPE, or the figures alone."""
+    label = f"the best of {len(s.trials)} {s.tuner}-search trials"
+    if s.difference is None:
+        metric = "test loss" if s.on_test else "validation loss"
+        return (
+            f"Inconclusive: no paired test rows. {metric.capitalize()}: the learned alpha "
+            f"{s.figure(ref):.4g}, {label} {s.figure(s.best):.4g}."
+        )
+    d, names = s.difference, ("the learned alpha", label)
+    figures = (ref.test_loss, s.best.test_loss)
+    wins = ("Learned alpha", f"The {s.tuner} search")
+    if d.estimate > 0:  # the search's alpha is better: say it that way round
+        e = s.evidence
+        d = relative_difference([SeedEvidence(e.seed, e.second, e.first)])
+        names, figures, wins = names[::-1], figures[::-1], wins[::-1]
+    settle = "one seed: a sweep over seeds (+sweep=alpha) measures training randomness too"
+    decision = d.decide(s.rope)
+    return pair_sentence(*names, wins[0], figures, d, decision, s.rope, settle)

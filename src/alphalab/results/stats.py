@@ -1,4 +1,7 @@
-"""Statistics over rows: seeds grouped per approach and alpha, means with confidence intervals."""
+"""Statistics over rows: a configuration's runs over seeds and folds grouped (approach and
+alpha), means with confidence intervals, and each arm's one choice, as scikit-learn's
+GridSearchCV makes it: the configuration with the lowest mean validation loss over every fold and
+seed (``rank_test_score``), among those that trained every fold and seed to the end."""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ def mean_ci(values: list[float]) -> tuple[float, float]:
 
 @dataclass
 class Group:
-    """All seeds of one approach at one start (or fixed) alpha."""
+    """All runs (seeds and folds) of one arm at one start (or fixed) alpha: a configuration."""
 
     arm: str
     start: Alpha
@@ -51,8 +54,21 @@ class Group:
         )
 
     def by_seed(self) -> dict[int, float]:
-        """Final validation loss per seed."""
-        return {row.seed: row.final_val_loss for row in self.finished}
+        """Mean final validation loss per seed (over its folds)."""
+        losses: dict[int, list[float]] = {}
+        for row in self.finished:
+            losses.setdefault(row.seed, []).append(row.final_val_loss)
+        return {seed: statistics.fmean(values) for seed, values in losses.items()}
+
+    @property
+    def whole(self) -> int:
+        """How many of its runs finished their whole budget (not stopped by a rung)."""
+        return sum(1 for row in self.finished if row.pruned is None)
+
+    def rank(self, units: int) -> tuple[int, float]:
+        """How a choice orders configurations: those that trained every one of the arm's
+        ``units`` (seed x fold) to the end first, then by mean validation loss."""
+        return (units - self.whole, self.loss[0])
 
 
 def groups_of(rows: list[Row]) -> list[Group]:
@@ -65,6 +81,11 @@ def groups_of(rows: list[Row]) -> list[Group]:
 
 
 def best(groups: list[Group], *arms: str) -> Group | None:
-    """The group of one of ``arms`` with the lowest mean validation loss."""
+    """The configuration of one of ``arms`` a choice takes: of those that trained every seed
+    and fold of their arm to the end, the lowest mean validation loss (``Group.rank``)."""
     candidates = [g for g in groups if g.arm in arms and g.finished]
-    return min(candidates, key=lambda g: g.loss[0]) if candidates else None
+    if not candidates:
+        return None
+    units = {g.arm: len({(r.seed, r.fold) for h in groups if h.arm == g.arm for r in h.rows})
+             for g in candidates}  # fmt: skip
+    return min(candidates, key=lambda g: g.rank(units[g.arm]))

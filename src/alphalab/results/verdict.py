@@ -1,43 +1,51 @@
-"""The verdict of a sweep: which answer to "fixed or learned?" did best on rows no selection
-saw, by how much, with which alpha, at what cost, and whether the evidence is good enough to say
-so.
+"""The verdict of a sweep: which answer to "fixed or learned?" is better on rows no choice saw,
+by how much with an interval that covers its noise, or that they are practically equivalent, or
+that the evidence is not enough; with which alpha, and at what cost.
 
 A sweep has up to four arms: the fixed-alpha grid, learning from the grid's starts, learning from
 the best grid cells (``sweep.refine``), and alpha tuned on validation rows (``approach=tuned``).
-Every selection (the best cell, the best start) is made on validation rows, per seed and fold;
-the arms are compared on test rows (``results.arms``).
+Each arm chooses one configuration on validation rows and refits it per seed (``results.arms``);
+the headline compares the fixed arm, the learning arm the validation rows prefer, and tuned, pair
+by pair on the test rows (``results.interval``), against the ROPE ``verdict.rope``; with three
+arms each pair's interval is Bonferroni-corrected, so that all hold together at 95%.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import combinations
 
-from alphalab.config.names import Approach, Arm, Kind, Verdict
+from alphalab.config.names import Approach, Arm, Verdict
 from alphalab.config.spec import Alpha
-from alphalab.results.arms import ArmResult, Paired, arm_results, paired
+from alphalab.results.arms import ArmResult, arm_results, evidence
+from alphalab.results.interval import Decision, Difference, relative_difference
 from alphalab.results.rows import Row
 from alphalab.results.stats import Group, best, groups_of
 from alphalab.results.trust import Trust, assess
-from alphalab.results.wording import error_text, qualified, ratio_text, truth_and_failures
+from alphalab.results.verdict_lines import LEARNING, verdict_lines
 
-LEARNING = (Arm.LEARNED, Arm.REFINED)  # the arms that learn alpha by backpropagation
-LABELS = {
-    Arm.FIXED: "best fixed alpha",
-    Arm.LEARNED: "learned alpha (from the grid's starts)",
-    Arm.REFINED: "learned alpha (from the best grid cells)",
-    Arm.TUNED: "alpha tuned on validation",
-}
+LEVEL = 0.95  # of the verdict's intervals together
+
+
+@dataclass
+class Pair:
+    """Two arms compared on their refits' test rows: ``better`` has the lower test loss."""
+
+    better: Arm
+    worse: Arm
+    difference: Difference | None  # None: no seed with both arms' test rows
+    decision: Decision = Decision.UNDECIDED  # FIRST: ``better`` is better beyond the ROPE
 
 
 @dataclass
 class Summary:
-    """What a sweep found: its rows and groups, each arm's answer, and the verdict."""
+    """What a sweep found: its rows and configurations, each arm's answer, and the verdict."""
 
     rows: list[Row]
-    groups: list[Group]
+    groups: list[Group]  # the candidates: every configuration of every arm
     best_fixed: Group | None
-    best_trainable: Group | None  # the best learned alpha, whichever learning arm it came from
+    best_trainable: Group | None  # the learning arm's choice the validation rows prefer
     best_refined: Group | None
     true_alpha: Alpha | None
     in_basin: dict[str, bool]  # trainable run id -> ended near the best learned alpha
@@ -45,10 +53,11 @@ class Summary:
     wall_seconds: float
     trust: Trust
     arms: dict[Arm, ArmResult]
-    contenders: list[Arm]  # fixed, the learning arm validation prefers, tuned: best first
-    paired: Paired | None  # the best contender against the second
-    verdict: list[str]
-    headline: str
+    contenders: list[Arm]  # fixed, the learning arm validation prefers, tuned: by validation
+    pairs: list[Pair]
+    rope: float
+    verdict: list[str] = field(default_factory=list)
+    headline: str = ""
 
     @property
     def seeds(self) -> list[int]:
@@ -56,57 +65,91 @@ class Summary:
         return sorted({row.seed for row in self.rows})
 
     @property
+    def grid_rows(self) -> list[Row]:
+        """The candidates' runs (not the refits)."""
+        return [row for row in self.rows if row.in_grid]
+
+    @property
     def on_test(self) -> bool:
         """Whether the arms are compared on test rows."""
         return bool(self.arms) and all(a.on_test for a in self.arms.values())
 
     @property
+    def winner(self) -> Arm | None:
+        """The contender better than every other beyond the ROPE, if one is."""
+        for arm in self.contenders:
+            mine = [p for p in self.pairs if arm in (p.better, p.worse)]
+            if mine and all(p.better == arm and p.decision == Decision.FIRST for p in mine):
+                return arm
+        return None
+
+    @property
     def outcome(self) -> str:
-        """``learned``, ``fixed``, ``tuned``, ``tie`` or ``inconclusive``."""
-        if not self.trust.conclusive or len(self.contenders) < 2:
+        """``learned``, ``fixed``, ``tuned``, ``equivalent`` or ``inconclusive``."""
+        if not self.trust.conclusive or len(self.contenders) < 2 or not self.on_test:
             return Verdict.INCONCLUSIVE
-        first, second = (self.arms[a].score[0] for a in self.contenders[:2])
-        if abs(first - second) <= 0.01 * min(first, second):
-            return Verdict.TIE
-        return {Arm.FIXED: Verdict.FIXED, Arm.TUNED: Verdict.TUNED}.get(
-            self.contenders[0], Verdict.LEARNED
-        )
+        if all(p.decision == Decision.EQUIVALENT for p in self.pairs):
+            return Verdict.EQUIVALENT
+        winner = self.winner
+        if winner is None:
+            return Verdict.INCONCLUSIVE
+        return {Arm.FIXED: Verdict.FIXED, Arm.TUNED: Verdict.TUNED}.get(winner, Verdict.LEARNED)
+
+    @property
+    def learner(self) -> Arm | None:
+        """The learning arm the headline compares."""
+        return next((a for a in self.contenders if a in LEARNING), None)
+
+    def pair(self, first: Arm, second: Arm) -> Pair | None:
+        """The comparison of two arms, if they were compared."""
+        return next((p for p in self.pairs if {p.better, p.worse} == {first, second}), None)
 
     def metrics(self) -> dict[str, float]:
-        """The parent run's metrics (``best_fixed_*``, ``best_trainable_*``, counts, costs)."""
+        """The parent run's metrics (``best_fixed_*``, ``best_trainable_*``, the interval)."""
         out: dict[str, float] = {}
-        best_tuned = best(self.groups, Arm.TUNED)
-        for label, group in (
-            (Arm.FIXED, self.best_fixed),
-            (Approach.TRAINABLE, self.best_trainable),  # the best of every arm that learns
-            (Arm.REFINED, self.best_refined),
-            (Arm.TUNED, best_tuned),
+        for label, arm in (
+            ("fixed", Arm.FIXED),
+            (Approach.TRAINABLE, self.learner),  # the learning arm the validation prefers
+            ("refined", Arm.REFINED),
+            ("tuned", Arm.TUNED),
         ):
-            if group is None:
+            if arm not in self.arms:
                 continue
-            out[f"best_{label}_val_loss"] = group.loss[0]
-            alpha = group.start if label == Arm.FIXED else group.learned
-            out[f"best_{label}_alpha_real"], out[f"best_{label}_alpha_imag"] = alpha
-        if self.on_test:
-            learner = next((a for a in self.contenders if a in LEARNING), None)
-            for label, arm in (("fixed", Arm.FIXED), ("trainable", learner), ("tuned", Arm.TUNED)):
-                if arm in self.arms:
-                    out[f"best_{label}_test_loss"] = self.arms[arm].score[0]
-                    out[f"{label}_optimism"] = self.arms[arm].optimism
+            result = self.arms[arm]
+            out[f"best_{label}_val_loss"] = result.selected_val_loss
+            out[f"best_{label}_alpha_real"], out[f"best_{label}_alpha_imag"] = result.alpha
+            if result.on_test:
+                out[f"best_{label}_test_loss"] = result.score[0]
+                out[f"{label}_optimism"] = result.optimism
+        for label, arm in (("learned", self.learner), ("tuned", Arm.TUNED)):
+            pair = self.pair(arm, Arm.FIXED) if arm is not None else None
+            if pair is not None and pair.difference is not None and arm != Arm.FIXED:
+                difference = _oriented(self, arm, Arm.FIXED)
+                out[f"{label}_vs_fixed"] = difference.estimate
+                out[f"{label}_vs_fixed_low"], out[f"{label}_vs_fixed_high"] = (
+                    difference.low,
+                    difference.high,
+                )
+        out["rope"] = self.rope
         out["trainable_starts_in_best_basin"] = sum(self.in_basin.values())
         out["failed_runs"] = sum(1 for row in self.rows if not row.ok)
         out["wall_seconds"] = self.wall_seconds
         for approach in Approach:
             spent = [r.seconds for r in self.rows if r.approach == approach and r.ok]
             if spent:
-                out[f"{approach}_train_seconds"] = sum(spent)
-        if self.paired is not None and self.paired.checked:
-            out["paired_difference"], out["paired_half_width"] = self.paired.mean, self.paired.half
+                out[f"{approach}_train_seconds"] = sum(x for x in spent if math.isfinite(x))
         return {**out, **self.trust.metrics()}
 
 
+def _oriented(s: Summary, first: Arm, second: Arm) -> Difference:
+    """``first``'s test loss relative to ``second``'s, with the pair's interval level."""
+    pair = s.pair(first, second)
+    level = pair.difference.level
+    return relative_difference(evidence(s.arms[first], s.arms[second]), level)
+
+
 def contenders(arms: dict[Arm, ArmResult]) -> list[Arm]:
-    """The arms the headline compares, best first: the fixed grid, the learning arm the
+    """The arms the headline compares, by validation loss: the fixed grid, the learning arm the
     validation rows prefer (choosing it on test rows would be one more selection), tuned."""
     learners = [a for a in LEARNING if a in arms]
     chosen = [Arm.FIXED] if Arm.FIXED in arms else []
@@ -114,181 +157,56 @@ def contenders(arms: dict[Arm, ArmResult]) -> list[Arm]:
         chosen.append(min(learners, key=lambda a: arms[a].selected_val_loss))
     if Arm.TUNED in arms:
         chosen.append(Arm.TUNED)
-    return sorted(chosen, key=lambda a: arms[a].score[0])
+    return sorted(chosen, key=lambda a: arms[a].selected_val_loss)
+
+
+def compare(first: ArmResult, second: ArmResult, level: float, rope: float) -> Pair:
+    """The two arms' refits paired on their test rows, the better one first."""
+    found = evidence(first, second)
+    if not found:
+        return Pair(first.arm, second.arm, None)
+    difference = relative_difference(found, level)
+    if difference.estimate > 0:  # the second is better: say it that way round
+        first, second = second, first
+        difference = relative_difference(evidence(first, second), level)
+    return Pair(first.arm, second.arm, difference, difference.decide(rope))
 
 
 def summarize(
-    rows: list[Row], basin_tolerance: float, margin: float, wall_seconds: float = math.nan
+    rows: list[Row],
+    basin_tolerance: float,
+    margin: float,
+    wall_seconds: float = math.nan,
+    rope: float = 0.02,
+    test_rows: dict[str, dict] | None = None,
 ) -> Summary:
-    """Group a sweep's rows, select each arm's runs on validation rows, score them on test
-    rows, find the best basin, weigh the evidence and say who won; learned alphas within
-    ``basin_tolerance * max(1, |alpha|)`` of the best share its basin; a result counts when it
-    is ``margin`` below the baseline."""
-    groups = groups_of([r for r in rows if r.kind != Kind.CONTINUE])  # the grid and its starts
-    best_fixed, best_trainable = best(groups, Arm.FIXED), best(groups, *LEARNING)
-    true_alpha = next((row.true_alpha for row in rows if row.true_alpha is not None), None)
+    """Group a sweep's candidates into configurations, take each arm's choice with its refits
+    (``test_rows``: each refit's per-row test losses by run id), find the best basin, weigh the
+    evidence and decide; learned alphas within ``basin_tolerance * max(1, |alpha|)`` of the
+    best share its basin; a result counts when it is ``margin`` below the baseline."""
+    grid = [r for r in rows if r.in_grid]
+    groups = groups_of(grid)
+    chosen = {arm: group for arm in Arm if (group := best(groups, arm)) is not None}
+    arms = arm_results(rows, chosen, test_rows or {})
+    order = contenders(arms)
+    best_trainable = next((chosen[a] for a in order if a in LEARNING), None)
     in_basin: dict[str, bool] = {}
     if best_trainable is not None:
         center = best_trainable.learned
         radius = basin_tolerance * max(1.0, abs(complex(*center)))
-        for row in rows:
-            if (
-                row.approach == Approach.TRAINABLE
-                and row.ok
-                and row.kind != Kind.CONTINUE
-                and row.pruned is None  # a pruned run stopped before it could arrive
-            ):
+        for row in grid:  # a pruned run stopped before it could arrive
+            if row.approach == Approach.TRAINABLE and row.ok and row.pruned is None:
                 in_basin[row.run_id] = row.learned.distance(center) <= radius
-    arms = arm_results(rows)
-    order = contenders(arms)
     on_test = bool(arms) and all(a.on_test for a in arms.values())
-    scores = {LABELS[a]: arms[a].score[0] for a in order}
+    scores = {arm: arms[arm].score[0] for arm in order}
     trust = assess(rows, scores, margin, on_test)
-    pair = paired(arms[order[0]], arms[order[1]]) if len(order) > 1 else None
-    if pair is not None and pair.within_noise:
-        trust.reasons.append("the difference is within the noise")
+    comparisons = list(combinations(order, 2))
+    level = 1 - (1 - LEVEL) / max(1, len(comparisons))  # Bonferroni
+    pairs = [compare(arms[a], arms[b], level, rope) for a, b in comparisons] if on_test else []
     summary = Summary(
-        rows, groups, best_fixed, best_trainable, best(groups, Arm.REFINED), true_alpha,
-        in_basin, basin_tolerance, wall_seconds, trust, arms, order, pair, [], "",
+        rows, groups, chosen.get(Arm.FIXED), best_trainable, chosen.get(Arm.REFINED),
+        next((r.true_alpha for r in rows if r.true_alpha is not None), None),
+        in_basin, basin_tolerance, wall_seconds, trust, arms, order, pairs, rope,
     )  # fmt: skip
-    summary.headline, summary.verdict = _verdict(summary)
+    summary.headline, summary.verdict = verdict_lines(summary)
     return summary
-
-
-WINS = {Arm.FIXED: "Fixed alpha", Arm.TUNED: "Alpha tuned on validation"}  # else learned
-AGAINST = {Arm.FIXED: "the best fixed alpha", Arm.TUNED: "the alpha tuned on validation"}
-
-
-def _face_value(s: Summary) -> str:
-    metric = "test loss" if s.on_test else "validation loss"
-    if len(s.contenders) < 2:
-        (only,) = s.contenders
-        return f"Only {LABELS[only]} runs: {metric} {s.arms[only].score[0]:.4g}."
-    first, second = s.contenders[:2]
-    won, lost = s.arms[first].score[0], s.arms[second].score[0]
-    against = AGAINST.get(second, "the learned alpha")
-    if abs(won - lost) <= 0.01 * min(won, lost):
-        name = AGAINST.get(first, "the learned alpha")
-        return (
-            f"A tie: {name} and {against} reach the same {metric} ({won:.4g} vs {lost:.4g}, "
-            "within 1%)."
-        )
-    return (
-        f"{WINS.get(first, 'Learned alpha')} wins: {metric} {won:.4g} vs {lost:.4g} for "
-        f"{against} ({ratio_text(lost, won)})."
-    )
-
-
-def _arm_lines(s: Summary) -> list[str]:
-    """One line per arm: what it selected, how that did on unseen rows, its budget; where the
-    learned alphas ended."""
-    truth, lines = s.true_alpha, []
-    by_id = {row.run_id: row for row in s.rows}
-    units = len({u for a in s.arms.values() for u in a.picks})
-    per = "per seed and fold" if units > 1 else "on the validation rows"
-    for arm, result in sorted(s.arms.items(), key=lambda item: item[1].score[0]):
-        mean, half = result.score
-        alpha = result.alpha
-        count = sum(1 for g in s.groups if g.arm == arm)
-        figure = f"test loss {mean:.4g}" if result.on_test else f"val_loss {mean:.4g}"
-        if math.isfinite(half):
-            figure += f" ± {half:.2g}"
-        text = (
-            f"{LABELS[arm].capitalize()}: the best of {count} chosen {per} (val_loss "
-            f"{result.selected_val_loss:.4g}), {figure}"
-        )
-        if result.on_test:
-            text += f", optimism (val - test) {result.optimism:+.3g}"
-        text += f"; {alpha}{error_text(alpha, truth)}; {result.epochs(by_id):.0f} epochs."
-        lines.append(text)
-    budgets = {round(r.epochs(by_id)) for r in s.arms.values()}
-    if len(budgets) > 1:
-        lines.append(
-            "Unequal budgets: the arms trained different numbers of epochs (a refinement "
-            "counts its warm start's); a longer budget can win by training longer."
-        )
-    if not s.on_test and Arm.FIXED in s.arms:
-        lines.append(
-            "No test rows (task.test_split=0): every figure is on the validation rows the "
-            "selection was made on, which flatters the arm with the most candidates."
-        )
-    if s.best_trainable is not None:
-        center = s.best_trainable.learned
-        text = (
-            f"{sum(s.in_basin.values())} of {len(s.in_basin)} trainable runs reached the best basin"
-            f" (within {s.basin_tolerance:g}·max(1,|α|) of {center})"
-        )
-        others = [row for row in s.rows if row.run_id in s.in_basin and not s.in_basin[row.run_id]]
-        if others:
-            worst = max(others, key=lambda r: r.final_val_loss)
-            text += (
-                f"; the others ended elsewhere, e.g. {worst.learned} from "
-                f"{worst.start} with val_loss {worst.final_val_loss:.4g}"
-            )
-        lines.append(text + ".")
-    return lines
-
-
-def _noise_line(s: Summary) -> str:
-    """What the paired test says, or that nothing checked the noise."""
-    if s.paired is None:
-        return "One arm only: nothing to compare."
-    if not s.paired.checked:
-        return (
-            "One seed and one fold: nothing checked the noise (add seed=0,1,2, or "
-            "task.folds=5, or use +sweep=alpha_seeds)."
-        )
-    first, second = (LABELS[a] for a in s.contenders[:2])
-    verdict = "NOT larger than the noise" if s.paired.within_noise else "larger than the noise"
-    return (
-        f"Paired over {s.paired.units} seed x fold units ({Paired.TEST}): {first} minus "
-        f"{second} {s.paired.mean:+.3g} ± {s.paired.half:.2g}: {verdict}."
-    )
-
-
-def _verdict(s: Summary) -> tuple[str, list[str]]:
-    """The headline and the verdict's lines."""
-    if not s.arms:
-        return "No run finished: nothing to compare.", ["Every run failed; see the table."]
-    scored = {LABELS[a]: s.arms[a].score[0] for a in s.contenders}
-    lines = _arm_lines(s) + s.trust.lines(scored)
-    lines += truth_and_failures(s.true_alpha, s.rows, "run")
-    lines.append(_cost_line(s))
-    pruning = _pruning_line(s)
-    if pruning:
-        lines.append(pruning)
-    lines.append(_noise_line(s))
-    return qualified(_face_value(s), s.trust), lines
-
-
-def _pruning_line(s: Summary) -> str:
-    """How many runs of each arm a rung stopped, and after which epochs (None: no pruning)."""
-    pruned = [row for row in s.rows if row.pruned is not None]
-    if not pruned:
-        return ""
-    parts = []
-    for arm in Arm:
-        mine = [row for row in s.rows if row.arm == arm and row.kind == Kind.RUN]
-        stopped = sorted({row.pruned for row in pruned if row.arm == arm})
-        if mine:
-            count = sum(1 for row in pruned if row.arm == arm)
-            at = f" (after epoch {', '.join(map(str, stopped))})" if stopped else ""
-            parts.append(f"{arm} {count} of {len(mine)}{at}")
-    return (
-        "Pruned (sweep.prune, successive halving on validation rows within each arm, seed and "
-        f"fold): {'; '.join(parts)}; pruned runs are FINISHED with tag alphalab.pruned and are "
-        "not selected while a run of their arm trained its whole budget."
-    )
-
-
-def _cost_line(s: Summary) -> str:
-    """How many runs of each arm, their training time, and the wall time."""
-    parts = []
-    for arm in Arm:
-        for kind, label in ((Kind.RUN, ""), (Kind.REFINE, ""), (Kind.CONTINUE, " continued")):
-            rows = [row for row in s.rows if row.arm == arm and row.kind == kind]
-            if rows:
-                spent = sum(row.seconds for row in rows if math.isfinite(row.seconds))
-                parts.append(f"{len(rows)} {arm}{label} runs, {spent:.1f} s of training")
-    wall = f"; wall time {s.wall_seconds:.0f} s" if math.isfinite(s.wall_seconds) else ""
-    return "Cost: " + "; ".join(parts) + wall + "."

@@ -3,50 +3,53 @@ that is worth when the evidence is weak."""
 
 from __future__ import annotations
 
-import math
-
-from alphalab.config.names import Verdict
 from alphalab.config.spec import Alpha
+from alphalab.results.interval import Decision, Difference
 from alphalab.results.rows import Row
 from alphalab.results.trust import Trust
 
 
-def ratio_text(worse: float, better: float) -> str:
-    """``3.70x lower``, or the difference when a ratio means nothing."""
-    if better > 0 and math.isfinite(worse / better):
-        return f"{worse / better:.2f}x lower"
-    return f"lower by {worse - better:.3g}"
+def pct(value: float) -> str:
+    """A relative difference as a signed percentage."""
+    return f"{value:+.1%}"
 
 
-def outcome(fixed: float, learned: float) -> str:
-    """``learned``, ``fixed`` or ``tie`` (within 1%): who reached the lower validation loss."""
-    if abs(fixed - learned) <= 0.01 * min(fixed, learned):
-        return Verdict.TIE
-    return Verdict.LEARNED if learned < fixed else Verdict.FIXED
+def amount(estimate: float) -> str:
+    """``66.4% lower, 2.98x``: how much lower the better arm's test loss is."""
+    text = f"{-estimate:.1%} lower"
+    return text + (f", {1 / (1 + estimate):.2f}x" if estimate <= -0.2 else "")
 
 
-def headline(
-    fixed: float,
-    learned: float,
-    fixed_label: str,
-    fixed_winner: str,
-    metric: str = "validation loss",
+def interval_text(d: Difference) -> str:
+    """``95% interval -76.4% to -56.5%``."""
+    return f"{d.level * 100:.3g}% interval {pct(d.low)} to {pct(d.high)}"
+
+
+def pair_sentence(
+    better: str,
+    worse: str,
+    wins: str,
+    figures: tuple[float, float],
+    d: Difference,
+    decision: Decision,
+    rope: float,
+    settle: str,
 ) -> str:
-    """Which reached the lower ``metric``, and by how much; within 1% is a tie."""
-    winner = outcome(fixed, learned)
-    if winner == Verdict.TIE:
+    """What one compared pair shows, in a sentence: ``better`` (wins: ``wins``) against
+    ``worse`` with test losses ``figures``; ``settle``: what would settle it if undecided."""
+    losses = f"test loss {figures[0]:.4g} vs {figures[1]:.4g}"
+    shown = f"{losses} for {worse}, {amount(d.estimate)} ({interval_text(d)})"
+    region = f"±{rope:.0%} region of practical equivalence"
+    if decision == Decision.FIRST:
+        return f"{wins} is better: {shown}, beyond the {region}."
+    if decision == Decision.EQUIVALENT:
         return (
-            f"A tie: the learned alpha and {fixed_label} reach the same {metric} "
-            f"({learned:.4g} vs {fixed:.4g}, within 1%)."
-        )
-    if winner == Verdict.LEARNED:
-        return (
-            f"Learned alpha wins: {metric} {learned:.4g} vs {fixed:.4g} for "
-            f"{fixed_label} ({ratio_text(fixed, learned)})."
+            f"Practically equivalent: {better} and {worse} reach {losses}, {pct(d.estimate)} "
+            f"apart ({interval_text(d)}, inside the {region})."
         )
     return (
-        f"{fixed_winner} wins: {metric} {fixed:.4g} vs {learned:.4g} for the learned "
-        f"alpha ({ratio_text(learned, fixed)})."
+        f"Inconclusive: the interval crosses an edge of the {region}. It leans towards "
+        f"{better}: {shown}." + (f" {settle[0].upper()}{settle[1:]}." if settle else "")
     )
 
 

@@ -2,7 +2,8 @@
 
 # Tags
 ERROR = "alphalab.error"
-KIND = "alphalab.kind"  # run | sweep | search | trial | reference
+KIND = "alphalab.kind"  # run | sweep | search | trial | reference | refine | continue | refit
+ARM = "alphalab.arm"  # a refit's arm: fixed | learned | refined | tuned
 JOB_KEY = "alphalab.job_key"
 POPULATION = "alphalab.population"  # trained in a population of this many members
 PRUNED = "alphalab.pruned"  # the epochs a pruned run trained before a rung stopped it
@@ -14,7 +15,7 @@ TUNER_STATUS = "keras_tuner.status"
 PARENT = "mlflow.parentRunId"
 RUN_NAME = "mlflow.runName"
 NOTE = "mlflow.note.content"
-VERDICT_TAG = "alphalab.verdict"  # learned | fixed | tie | inconclusive
+VERDICT_TAG = "alphalab.verdict"  # learned | fixed | tuned | equivalent | inconclusive
 INCONCLUSIVE = "alphalab.inconclusive"  # why, when it is
 
 # Params of every run (besides the flattened config)
@@ -46,3 +47,4 @@ COMPARISON = "comparison.csv"
 VERDICT = "verdict.md"
 LANDSCAPE = "landscape.png"
 TRIALS = "trials.png"
+TEST_ROWS = "test_losses.json"  # a refit's loss on each test row (the verdict pairs them)

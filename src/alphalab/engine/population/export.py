@@ -197,7 +197,8 @@ class RunFiles:
         return _TEMPLATES[key]
 
     def write(self, folder: Path, spec: RunSpec, total_steps: int, outcome) -> None:
-        """config.yaml, weights.json and model.keras of one run into ``folder``."""
+        """config.yaml, weights.json and model.keras of one run into ``folder`` (and a
+        refit's ``test_losses.json``)."""
         template = self.template(spec, total_steps)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / names.CONFIG).write_text(config_yaml(spec))
@@ -206,3 +207,5 @@ class RunFiles:
         (folder / names.WEIGHTS).write_text(json.dumps(listed, separators=(",", ":")))
         values = list(weights.values()) + list(outcome.optimizer)
         template.write(folder / names.MODEL, spec.alpha, values)
+        if outcome.test_rows is not None:  # a refit: the verdict pairs its test rows
+            (folder / names.TEST_ROWS).write_text(json.dumps(outcome.test_rows))

@@ -91,11 +91,11 @@ class Population:
         if starts:
             self.members.warm_start({position[k]: weights for k, weights in starts.items()})
 
-    def fit(self, prune: PruneSpec | None = None, on_epoch=None) -> Trained:
+    def fit(self, prune: PruneSpec | None = None, on_epoch=None, per_row: bool = False) -> Trained:
         """One fit for all (with ``prune``, successive halving within each member's group);
         the outcomes in the order the members were given. ``on_epoch(epoch, [(index,
         outcome)])`` after every epoch, with the members (by index as given) that trained in
-        it."""
+        it. ``per_row``: keep each member's loss on every test row (``FitOutcome.test_rows``)."""
         from alphalab.engine.population.train import fit_population
 
         given_on_epoch = None
@@ -104,7 +104,7 @@ class Population:
             def given_on_epoch(epoch, members):
                 on_epoch(epoch, [(self.order[position], outcome) for position, outcome in members])
 
-        outcomes = fit_population(self, prune, self.groups, given_on_epoch)
+        outcomes = fit_population(self, prune, self.groups, given_on_epoch, per_row)
         given = [FitOutcome()] * len(outcomes)
         for position, k in enumerate(self.order):
             given[k] = outcomes[position]

@@ -13,11 +13,12 @@ from keras import ops
 
 from alphalab.config.names import learns
 from alphalab.config.spec import PruneSpec, RunSpec
-from alphalab.engine.fit import dataset, nothing_to_train_is_fine, pipelines
+from alphalab.engine.fit import nothing_to_train_is_fine, pipelines
 from alphalab.engine.interrupt import interruptible
 from alphalab.engine.outcome import FitOutcome, nonfinite
 from alphalab.engine.population.export import Layout, slot_lists
 from alphalab.engine.population.prune import rank
+from alphalab.engine.population.score import score_test
 from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, alpha_of
 from alphalab.tracking import names
 
@@ -179,12 +180,15 @@ class MemberRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         """Record every live member's epoch; stop one whose value is not finite."""
         losses = np.asarray(logs["member_loss"], dtype="float32")
-        val_losses = np.asarray(logs["val_member_loss"], dtype="float32")
+        validated = "val_member_loss" in logs  # a refit has no validation rows
+        val_losses = np.asarray(logs.get("val_member_loss", losses), dtype="float32")
         alphas, stopped = self.members.alphas(), []
         for k, outcome in enumerate(self.outcomes):
             if outcome.error is not None:  # stopped at an earlier epoch
                 continue
-            values = {names.LOSS: float(losses[k]), names.VAL_LOSS: float(val_losses[k])}
+            values = {names.LOSS: float(losses[k])}
+            if validated:
+                values[names.VAL_LOSS] = float(val_losses[k])
             if alphas[k] is not None:
                 values[names.ALPHA_REAL], values[names.ALPHA_IMAG] = map(float, alphas[k])
             for key, value in values.items():
@@ -210,14 +214,14 @@ class _EachEpoch(keras.callbacks.Callback):
 
 
 def fit_population(
-    population, prune: PruneSpec | None, groups: list, on_epoch=None
+    population, prune: PruneSpec | None, groups: list, on_epoch=None, per_row: bool = False
 ) -> list[FitOutcome]:
     """Fit ``population`` (``run.Population``) on its members' common data, batches in their
     single runs' order; returns each member's outcome (in the population's order), its
     ``seconds`` its share of the fit. With ``prune``, after each rung's epoch the worst of each
     group's live members stop (``rank``) and the rest train on as a smaller population, from
     exactly where they were. ``on_epoch(epoch, [(position, outcome)])`` after every epoch,
-    with the members that trained in it."""
+    with the members that trained in it. ``per_row``: keep each test row's loss too."""
     data, spec = population.data, population.first
     stacked = spec.output == "stacked"
     batches, validation = pipelines(
@@ -228,6 +232,8 @@ def fit_population(
         stacked,
         with_validation_batches=population.model.tunes,
     )
+    if not len(data.validation.x):
+        validation = None  # a refit: every non-test row trains
     outcomes = [FitOutcome(seconds=0.0) for _ in population.members.members]
     live = list(range(len(outcomes)))  # the members training now, by position
     epochs = spec.train.epochs
@@ -262,7 +268,7 @@ def fit_population(
         if len(keep) == len(live):
             continue
         ending = [i for i in running if i not in keep]
-        _score_test(model, data, spec, [outcomes[live[i]] for i in ending], ending)
+        score_test(model, data, spec, [outcomes[live[i]] for i in ending], ending, per_row)
         for i, (weights, state) in members.snapshot(ending).items():
             outcomes[live[i]].weights, outcomes[live[i]].optimizer = weights, state
             outcomes[live[i]].pruned_at = end
@@ -271,24 +277,9 @@ def fit_population(
         population.members.restore({j: carried[i] for j, i in enumerate(keep)})
         live = [live[i] for i in keep]
     now = population.members
-    _score_test(population.model, data, spec, [outcomes[k] for k in live], range(len(live)))
+    now_live = [outcomes[k] for k in live]
+    score_test(population.model, data, spec, now_live, range(len(live)), per_row)
     ending = [i for i, k in enumerate(live) if outcomes[k].weights is None]
     for i, (weights, state) in now.snapshot(ending).items():
         outcomes[live[i]].weights, outcomes[live[i]].optimizer = weights, state
     return outcomes
-
-
-def _score_test(model, data, spec: RunSpec, outcomes: list[FitOutcome], positions) -> None:
-    """Members at ``positions`` of ``model`` scored once on the test rows, which no fit saw."""
-    positions = list(positions)
-    if data.test is None or not positions:
-        return
-    with nothing_to_train_is_fine():
-        logs = model.evaluate(
-            dataset(data.test, spec.train.batch_size, spec.output == "stacked"),
-            verbose=0,
-            return_dict=True,
-        )
-    losses = np.asarray(logs["member_loss"])
-    for outcome, position in zip(outcomes, positions, strict=True):
-        outcome.test_loss = float(losses[position])
