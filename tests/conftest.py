@@ -108,10 +108,14 @@ def split(runs) -> tuple[list, list]:
     return parents, children
 
 
+REFITS = ("refit", "continue")  # each arm's choice, trained again on every non-test row
+
+
 def finished_once(uri: str, jobs: int, name: str | None = None, experiment: str = "alphalab"):
     """The FINISHED sweep parent (called ``name``, if given) with every job FINISHED exactly once
-    under it (runs an interrupted session left end KILLED, none RUNNING) and a comparison.csv
-    listing exactly the FINISHED ones; returns (parent, finished children, all its children)."""
+    under it (runs an interrupted session left end KILLED, none RUNNING), each arm's refit once
+    per seed, and a comparison.csv listing exactly the FINISHED ones; returns (parent, finished
+    jobs, all its children)."""
     parents, children = split(all_runs(uri, experiment))
     (parent,) = [
         p
@@ -123,17 +127,26 @@ def finished_once(uri: str, jobs: int, name: str | None = None, experiment: str 
     assert parent.info.status == "FINISHED"
     assert {c.info.status for c in mine} <= {"FINISHED", "KILLED"}, [c.info for c in mine]
     finished = [c for c in mine if c.info.status == "FINISHED"]
-    assert len(finished) == jobs
-    assert len({c.data.tags["alphalab.job_key"] for c in finished}) == jobs
+    refits = [c for c in finished if c.data.tags["alphalab.kind"] in REFITS]
+    grid = [c for c in finished if c.data.tags["alphalab.kind"] not in REFITS]
+    assert len(grid) == jobs
+    assert len({c.data.tags["alphalab.job_key"] for c in grid}) == jobs
+    seeds = {c.data.params["seed"] for c in grid}
+    once = [(c.data.tags["alphalab.kind"], c.data.tags["alphalab.arm"], c.data.params["seed"])
+            for c in refits]  # fmt: skip
+    assert len(once) == len(set(once)) and {seed for *_, seed in once} == seeds
     with tempfile.TemporaryDirectory() as folder:
         local = client(uri).download_artifacts(parent.info.run_id, "comparison.csv", folder)
         rows = list(csv.DictReader(io.StringIO(Path(local).read_text())))
     assert {row["run_id"] for row in rows} == {c.info.run_id for c in finished}
-    best_fixed = min(
-        c.data.metrics["final_val_loss"] for c in finished if c.data.params["approach"] == "lambda"
-    )
+    cells: dict[tuple, list[float]] = {}
+    for c in grid:
+        if c.data.params["approach"] == "lambda":
+            key = (c.data.params["alpha_real"], c.data.params["alpha_imag"])
+            cells.setdefault(key, []).append(c.data.metrics["final_val_loss"])
+    best_fixed = min(sum(v) / len(v) for v in cells.values())  # a cell's mean over seeds, folds
     assert parent.data.metrics["best_fixed_val_loss"] == pytest.approx(best_fixed)
-    return parent, finished, mine
+    return parent, grid, mine
 
 
 def read_comparison(folder: Path, parent) -> list[dict]:

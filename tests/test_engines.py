@@ -49,7 +49,7 @@ def check_sweep(uri: str, jobs: int, name: str | None = None):
     """One FINISHED parent with ``jobs`` FINISHED children, each job exactly once, none other,
     and a comparison.csv listing exactly them; returns (parent, children)."""
     parent, finished, children = finished_once(uri, jobs, name)
-    assert len(children) == jobs  # no run but the FINISHED ones
+    assert all(c.info.status == "FINISHED" for c in children)  # no run but the FINISHED ones
     return parent, finished
 
 
@@ -287,10 +287,7 @@ def test_ray_runs_a_sweep_on_a_local_instance(server, tmp_path):
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert "launcher ray" in output and "Started a local Ray instance" in output
     parent, children = check_sweep(uri, 4, "on-ray")
-    assert (
-        "Learned alpha wins" in parent.data.tags["mlflow.note.content"]
-        or "tie" in (parent.data.tags["mlflow.note.content"])
-    )
+    assert parent.data.tags["alphalab.verdict"] in {"learned", "equivalent", "inconclusive"}
     assert {c.data.params["provenance.command"] for c in children} == {
         parent.data.params["provenance.command"]
     }

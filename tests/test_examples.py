@@ -29,6 +29,7 @@ def test_the_sunspots_sweep_runs_with_its_own_builder_and_loader(tmp_path):
         "+sunspots=sweep",
         "alpha.imag=0.56,0.58",
         "seed=0",
+        "task.folds=1",
         "train.epochs=20",
         "sweep.refine=1",
     )
@@ -38,8 +39,9 @@ def test_the_sunspots_sweep_runs_with_its_own_builder_and_loader(tmp_path):
     assert parent.info.run_name.startswith("sunspots-")
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     kinds = sorted(c.data.tags["alphalab.kind"] for c in children)
-    # the refinement, and the fixed and learned arms' choices trained on as long (equal budgets)
-    assert kinds == ["continue", "continue", "refine", "run", "run", "run", "run"]
+    # the refinement, each arm's refit (fixed, learned, refined's cell) and each trained on as
+    # long again (equal budgets: the refined arm's refit learns alpha from its cell's)
+    assert kinds == ["continue"] * 3 + ["refine"] + ["refit"] * 3 + ["run"] * 4
     for child in children:
         assert child.info.status == "FINISHED"
         assert child.data.params["model.builder"] == "examples.sunspots.model.build"

@@ -58,10 +58,7 @@ def table(summary: Summary) -> str:
         + f"{'status':<9} {'train s':>7}"
     )
     lines = [header, "-" * len(header)]
-    order = sorted(
-        summary.rows,
-        key=lambda r: (ARMS.index(r.arm), not r.ok, r.final_val_loss if r.ok else 0.0, r.seed),
-    )
+    order = sorted(summary.rows, key=_order)
     shown, hidden = _shown(order)
     for row in shown:
         error = f"{row.alpha_error:.3g}" if row.alpha_error is not None else "—"
@@ -103,6 +100,14 @@ def table(summary: Summary) -> str:
     return "\n".join(lines)
 
 
+def _order(r: Row) -> tuple:
+    """Within each arm its refits first (by seed), then its runs by validation loss."""
+    if not r.in_grid:
+        return (ARMS.index(r.arm), 0, r.kind != Kind.REFIT, r.seed, 0.0)
+    loss = r.final_val_loss if r.ok and math.isfinite(r.final_val_loss) else math.inf
+    return (ARMS.index(r.arm), 1, not r.ok, loss, r.seed)
+
+
 def _shown(rows: list[Row]) -> tuple[list[Row], dict[str, int]]:
     """The rows the console shows: all of an arm with few runs, the best of an arm with many
     (the failed ones included); and how many of each arm are left out."""
@@ -112,7 +117,9 @@ def _shown(rows: list[Row]) -> tuple[list[Row], dict[str, int]]:
         if len(of_arm) <= ROWS_PER_ARM:
             shown += of_arm
             continue
-        kept = of_arm[:SHOWN_OF_MANY] + [row for row in of_arm[SHOWN_OF_MANY:] if not row.ok]
+        refits = [row for row in of_arm if not row.in_grid]
+        runs = [row for row in of_arm if row.in_grid]
+        kept = refits + runs[:SHOWN_OF_MANY] + [row for row in runs[SHOWN_OF_MANY:] if not row.ok]
         shown += kept
         hidden[arm] = len(of_arm) - len(kept)
     return shown, hidden

@@ -44,9 +44,7 @@ def _face(s, pair) -> str:
         settle = "it sits on the edge of the region: more seeds narrow it but may not settle it"
     figures = (s.arms[better].score[0], s.arms[worse].score[0])
     wins = WINS.get(better, "Learned alpha")
-    return pair_sentence(
-        name(better), name(worse), wins, figures, d, pair.decision, s.rope, settle
-    )
+    return pair_sentence(name(better), name(worse), wins, figures, d, pair.decision, s.rope, settle)
 
 
 def headline(s) -> str:
@@ -80,7 +78,8 @@ def _units(s, result) -> str:
     seeds = len({r.seed for r in result.chosen.rows})
     folds = len({r.fold for r in result.chosen.rows})
     shape = f"{seeds} seed{'s' * (seeds > 1)} x {folds} fold{'s' * (folds > 1)}"
-    return f"{len(result.chosen.finished)} fits ({shape})"
+    n = len(result.chosen.finished)
+    return f"{n} fit{'s' * (n != 1)} ({shape})"
 
 
 def _arm_lines(s) -> list[str]:
