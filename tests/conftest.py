@@ -109,6 +109,12 @@ def split(runs) -> tuple[list, list]:
 
 
 REFITS = ("refit", "continue")  # each arm's choice, trained again on every non-test row
+ONE_SPLIT = ["task.folds=1", "seed=0"]  # a sweep of one fit per job (+sweep=alpha: 3 seeds x 5)
+
+
+def grid_of(children) -> list:
+    """A sweep's own jobs among its children (not the refits that follow them)."""
+    return [c for c in children if c.data.tags.get("alphalab.kind") not in REFITS]
 
 
 def finished_once(uri: str, jobs: int, name: str | None = None, experiment: str = "alphalab"):
@@ -128,7 +134,7 @@ def finished_once(uri: str, jobs: int, name: str | None = None, experiment: str 
     assert {c.info.status for c in mine} <= {"FINISHED", "KILLED"}, [c.info for c in mine]
     finished = [c for c in mine if c.info.status == "FINISHED"]
     refits = [c for c in finished if c.data.tags["alphalab.kind"] in REFITS]
-    grid = [c for c in finished if c.data.tags["alphalab.kind"] not in REFITS]
+    grid = grid_of(finished)
     assert len(grid) == jobs
     assert len({c.data.tags["alphalab.job_key"] for c in grid}) == jobs
     seeds = {c.data.params["seed"] for c in grid}

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from tests.conftest import ONE_SPLIT
 from tests.test_sweep import sweep
 
 EPOCHS = 150
@@ -40,6 +41,7 @@ def test_progress_and_metrics_arrive_while_the_population_trains(tmp_path):
     proc = sweep(
         tmp_path,
         "+sweep=alpha",
+        *ONE_SPLIT,
         f"train.epochs={EPOCHS}",
         wait=False,
         stdout=subprocess.PIPE,
@@ -82,7 +84,8 @@ def test_progress_and_metrics_arrive_while_the_population_trains(tmp_path):
     with sqlite3.connect(tmp_path / "mlflow.db") as con:
         counts = con.execute(
             "SELECT r.status, COUNT(*) FROM metrics m JOIN runs r ON m.run_uuid = r.run_uuid "
-            "JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'mlflow.parentRunId' "
+            "JOIN tags t ON t.run_uuid = r.run_uuid "
+            "AND t.key = 'alphalab.kind' AND t.value = 'run' "
             "WHERE m.key IN ('loss', 'val_loss') GROUP BY r.run_uuid, m.key"
         ).fetchall()
         latest = con.execute(

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
-from tests.conftest import run_experiment, runs_in, split
+from tests.conftest import grid_of, run_experiment, runs_in, split
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def small_sweep(tmp_path_factory):
     result = run_experiment(folder, *args)
     assert result.returncode == 0, result.stderr[-3000:]
     _, children = split(runs_in(folder))
-    assert len(children) == 8
+    assert len(grid_of(children)) == 8 and len(children) == 8 + 2  # and each arm's refit
     return children
 
 

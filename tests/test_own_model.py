@@ -13,7 +13,7 @@ import pytest
 from alphalab.config.parse import run_spec
 from alphalab.engine.fit import prepare_data
 from alphalab.engine.runs import run_job
-from tests.conftest import all_runs, client, compose, error_lines, run_experiment, runs_in
+from tests.conftest import all_runs, client, compose, error_lines, grid_of, run_experiment, runs_in
 from tests.conftest import store_uri as uri_of
 
 BUILDER = "model.builder=tests.user_models.with_offset_branch"
@@ -128,7 +128,7 @@ def user_sweep(tmp_path_factory):
 def test_a_user_model_through_the_main_job(user_sweep, tmp_path):
     folder, result = user_sweep
     runs = all_runs(uri_of(folder))
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    children = grid_of(r for r in runs if "mlflow.parentRunId" in r.data.tags)
     assert len(children) == 4 and {c.info.status for c in children} == {"FINISHED"}
     weights, best = {}, {}
     for child in children:

@@ -23,7 +23,7 @@ from alphalab.engine.record import Job
 from alphalab.engine.runs import run_job, run_jobs
 from alphalab.tracking.parent import ParentRun
 from alphalab.tracking.store import tracker_for
-from tests.conftest import all_runs, client, compose, reset_sigint, store_uri
+from tests.conftest import all_runs, client, compose, grid_of, reset_sigint, store_uri
 from tests.test_sweep import sweep
 
 LOSS_RTOL, ALPHA_ATOL = 1e-5, 1e-6
@@ -41,7 +41,7 @@ def same_job(params: dict) -> dict:
 
 def children_by_key(folder: Path) -> dict[str, object]:
     runs = all_runs(store_uri(folder))
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    children = grid_of(r for r in runs if "mlflow.parentRunId" in r.data.tags)
     return {c.data.tags["alphalab.job_key"]: c for c in children}
 
 
@@ -201,14 +201,15 @@ def test_a_model_with_regularisers_trains_job_by_job(tmp_path):
 
 
 def statuses(db: Path) -> dict[str, int]:
-    """Child statuses with plain sqlite3 (an MLflow client could race the schema creation)."""
+    """The statuses of a sweep's jobs (not its refits) with plain sqlite3 (an MLflow client
+    could race the schema creation)."""
     if not db.exists():
         return {}
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as connection:
             query = (
                 "SELECT status, count(*) FROM runs JOIN tags USING (run_uuid) "
-                "WHERE tags.key = 'mlflow.parentRunId' GROUP BY status"
+                "WHERE tags.key = 'alphalab.kind' AND tags.value = 'run' GROUP BY status"
             )
             return dict(connection.execute(query).fetchall())
     except sqlite3.Error:

@@ -12,7 +12,7 @@ import pytest
 
 from alphalab.entry.sweep_callback import sweep_overrides
 from alphalab.results.stats import mean_ci
-from tests.conftest import ROOT, all_runs, client, read_comparison, split, store_uri
+from tests.conftest import ROOT, all_runs, client, grid_of, read_comparison, split, store_uri
 
 pytestmark = pytest.mark.slow
 
@@ -36,8 +36,10 @@ def test_sweep_alpha_composes_a_multirun_over_both_approaches_and_the_grid():
     approaches = {o for job in jobs for o in job if o.startswith("approach=")}
     assert approaches == {"approach=lambda", "approach=trainable"}
     grid = {(j[1], j[2]) for j in jobs}
-    assert len(grid) >= 9
-    assert len(jobs) == 2 * len(grid)
+    seeds = {o for job in jobs for o in job if o.startswith("seed=")}
+    assert len(grid) >= 9 and seeds == {"seed=0", "seed=1", "seed=2"}
+    assert len(jobs) == 2 * len(grid) * len(seeds)
+    assert cfg.task.folds == 5  # each job cross-validates: its folds train in one population
 
 
 def test_a_command_line_value_replaces_that_keys_grid():
@@ -78,7 +80,12 @@ def test_parent_and_one_finished_child_per_job(two_seed_sweep):
     folder, _ = two_seed_sweep
     (parent,), children = split(all_runs(store_uri(folder)))
     assert parent.info.status == "FINISHED"
-    assert len(children) == 2 * 2 * 2 * 2  # approaches x real x imag x seeds
+    grid = grid_of(children)
+    assert len(grid) == 2 * 2 * 2 * 2  # approaches x real x imag x seeds
+    refits = sorted(
+        (c.data.tags["alphalab.arm"], c.data.params["seed"]) for c in children if c not in grid
+    )
+    assert refits == [("fixed", "0"), ("fixed", "1"), ("learned", "0"), ("learned", "1")]
     assert {c.info.status for c in children} == {"FINISHED"}
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
     assert len({c.data.tags["alphalab.job_key"] for c in children}) == len(children)
@@ -95,7 +102,11 @@ def test_comparison_csv_matches_the_children(two_seed_sweep):
         assert float(row["start_alpha_real"]) == float(p["alpha_real"])
         assert float(row["start_alpha_imag"]) == float(p["alpha_imag"])
         assert float(row["learned_alpha_real"]) == pytest.approx(m["learned_alpha_real"])
-        assert float(row["final_val_loss"]) == pytest.approx(m["final_val_loss"])
+        assert float(row["final_test_loss"]) == pytest.approx(m["final_test_loss"])
+        if child.data.tags["alphalab.kind"] == "refit":  # no validation rows: every non-test row
+            assert "final_val_loss" not in m and row["kind"] == "refit"
+        else:
+            assert float(row["final_val_loss"]) == pytest.approx(m["final_val_loss"])
         assert row["status"] == "FINISHED"
 
 
@@ -104,7 +115,7 @@ def test_best_metrics_are_the_best_groups_means(two_seed_sweep):
     (parent,), children = split(all_runs(store_uri(folder)))
     for approach, label in (("lambda", "fixed"), ("trainable", "trainable")):
         groups: dict = {}
-        for c in children:
+        for c in grid_of(children):
             if c.data.params["approach"] == approach:
                 key = (c.data.params["alpha_real"], c.data.params["alpha_imag"])
                 groups.setdefault(key, []).append(c)
@@ -118,8 +129,13 @@ def test_best_metrics_are_the_best_groups_means(two_seed_sweep):
             assert (m["best_fixed_alpha_real"], m["best_fixed_alpha_imag"]) == tuple(
                 float(v) for v in best_key
             )
-        else:
-            learned = [c.data.metrics["learned_alpha_real"] for c in groups[best_key]]
+        else:  # the refits' learned alpha, their mean over the seeds
+            refits = [c for c in children if c.data.tags.get("alphalab.arm") == "learned"]
+            assert {(c.data.params["alpha_real"], c.data.params["alpha_imag"]) for c in refits} == {
+                best_key
+            }
+            learned = [c.data.metrics["learned_alpha_real"] for c in refits]
+            assert len(learned) == 2
             assert m["best_trainable_alpha_real"] == pytest.approx(sum(learned) / len(learned))
 
 
@@ -147,8 +163,8 @@ def test_console_prints_progress_table_and_a_seed_aware_verdict(two_seed_sweep):
     assert "[ 16/16]" in out and "left" in out
     assert "approach" in out and "learned α" in out
     assert "mean val_loss" in out  # the per-grid-point aggregate over seeds
-    assert "Paired over 2 seed x fold units" in out and "paired t-test" in out
-    assert "than the noise" in out
+    assert "The interval covers test rows, seeds" in out and "ROPE ±2%" in out
+    assert "refit" in out and "← chosen" in out
     assert "Cost:" in out and "wall time" in out
 
 
@@ -164,9 +180,9 @@ def test_joblib_workers_on_a_fresh_store_lose_no_runs(tmp_path):
     result = sweep(tmp_path, *args)
     assert result.returncode == 0, result.stderr[-3000:]
     (parent,), children = split(all_runs(store_uri(tmp_path)))
-    assert len(children) == 6 and {c.info.status for c in children} == {"FINISHED"}
+    assert len(grid_of(children)) == 6 and {c.info.status for c in children} == {"FINISHED"}
     assert parent.info.status == "FINISHED"
-    assert len(read_comparison(tmp_path, parent)) == 6
+    assert len(read_comparison(tmp_path, parent)) == len(children) == 6 + 2  # and 2 refits
 
 
 def test_a_diverging_job_fails_alone_and_the_sweep_goes_on(tmp_path):
@@ -174,10 +190,10 @@ def test_a_diverging_job_fails_alone_and_the_sweep_goes_on(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     (parent,), children = split(all_runs(store_uri(tmp_path)))
     failed = [c for c in children if c.info.status == "FAILED"]
-    assert len(failed) == 1 and len(children) == 3
+    assert len(failed) == 1 and len(grid_of(children)) == 3
     assert failed[0].data.params["alpha_real"] == "-30.0"
     assert "diverged" in failed[0].data.tags["alphalab.error"]
-    rows = read_comparison(tmp_path, parent)
+    rows = [r for r in read_comparison(tmp_path, parent) if r["kind"] == "run"]
     assert sorted(r["status"] for r in rows) == ["FAILED", "FINISHED", "FINISHED"]
     assert "did not finish" in result.stdout and "FAILED" in result.stdout
     assert parent.info.status == "FINISHED" and "best_fixed_val_loss" in parent.data.metrics
@@ -229,14 +245,14 @@ def test_killed_sweep_resumes_and_runs_every_job_exactly_once(tmp_path):
     assert "resuming sweep 'resume-me'" in result.stdout
     (parent,), children = split(all_runs(uri))
     assert parent.info.run_id == parents[0].info.run_id and parent.info.status == "FINISHED"
-    finished = [c for c in children if c.info.status == "FINISHED"]
+    finished = grid_of(c for c in children if c.info.status == "FINISHED")
     keys = [c.data.tags["alphalab.job_key"] for c in finished]
     assert len(keys) == 8 and len(set(keys)) == 8  # every job FINISHED, exactly once
     assert not [c for c in children if c.info.status == "RUNNING"]
     left_running = [c for c in before if c.info.status == "RUNNING"]
     for child in left_running:
         assert client(uri).get_run(child.info.run_id).info.status == "KILLED"
-    assert len(read_comparison(tmp_path, parent)) == 8
+    assert len(read_comparison(tmp_path, parent)) == 8 + 2  # and each arm's refit
 
 
 def test_compare_prints_the_latest_sweep_in_every_format(two_seed_sweep, capsys):

@@ -55,6 +55,15 @@ class Job:
                 self.key = f"{self.kind}-{self.warm_start.job_key}"
 
 
+AFTER_THE_GRID = (Kind.REFINE, Kind.CONTINUE, Kind.REFIT)  # jobs a sweep adds once its grid is done
+
+
+def of_the_grid(key: str) -> bool:
+    """Whether a finished job key is one of the sweep's own jobs (not a refinement, a refit or a
+    continuation, whose keys start with their kind)."""
+    return key.split("-", 1)[0] not in AFTER_THE_GRID
+
+
 def job_key(config: dict[str, Any]) -> str:
     """Identifies a job's computation (approach, alpha, task, model, training, seed) in a sweep."""
     content = {

@@ -47,7 +47,8 @@ def refit_jobs(parent: ParentRun, spec_of_run: Callable[[str], RunSpec]) -> list
                 spec = spec.with_alpha(Approach.LAMBDA, group.start)
             spec = spec.refit()
             key = f"refit-{arm}-{Job(spec).key}"
-            jobs.append(Job(spec, Kind.REFIT, key=key, tags={names.ARM: str(arm)}))
+            tags = {names.ARM: str(arm)}
+            jobs.append(Job(spec, Kind.REFIT, key=key, tags=tags, label=f"{arm} refit · "))
     return jobs
 
 
@@ -64,7 +65,8 @@ def continued(parent: ParentRun, jobs: list[Job], results: list[JobResult]) -> l
         elif learns(spec.approach):
             spec = spec.with_alpha(spec.approach, result.learned_alpha)
         start = warm_start(parent, result.run_id)
-        out.append(Job(spec, Kind.CONTINUE, warm_start=start, tags={names.ARM: arm}))
+        tags, label = {names.ARM: arm}, f"{arm} refit, continued · "
+        out.append(Job(spec, Kind.CONTINUE, warm_start=start, tags=tags, label=label))
     return out
 
 
@@ -86,9 +88,9 @@ def refit(
 
 def _report(jobs: list[Job], results: list[JobResult]) -> None:
     for number, (job, result) in enumerate(zip(jobs, results, strict=True), 1):
-        arm = job.tags[names.ARM]
+        arm, name = job.tags[names.ARM], result.name[len(job.label) :]
         print(
-            f"[{job.kind} {arm} {number}/{len(jobs)}] {result.name:<44} test loss "
+            f"[{job.kind} {arm} {number}/{len(jobs)}] {name:<44} test loss "
             f"{result.final_test_loss:<10.4g} {result.status_text}"
             + (f"  ({result.error})" if result.error else ""),
             flush=True,

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from alphalab.config.names import Kind, Status
 from alphalab.config.spec import RunSpec, SweepSpec
 from alphalab.engine.context import SweepContext, resume_hint
+from alphalab.engine.record import of_the_grid
 from alphalab.engine.refine import refine
 from alphalab.engine.refit import refit
 from alphalab.engine.runs import record_rejected
@@ -53,7 +54,7 @@ class SweepSession:
             parent_id=self.parent.run_id,
             total=self.total,
             started=self.started,
-            done_at_start=len(self.parent.finished_keys),
+            done_at_start=sum(map(of_the_grid, self.parent.finished_keys)),
             state_dir=state_dir,
             tracking=tracking,
             name=self.name,

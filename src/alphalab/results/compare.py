@@ -59,7 +59,7 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
             plot_name=names.TRIALS,
             draw=lambda path: plot_trials(search, trajectories(tracker, learned), path),
             outcome=search.outcome,
-            reasons=search.trust.reasons,
+            reasons=search.reasons,
             selected={
                 label: row
                 for label, row in (("fixed", search.best), ("trainable", reference))
@@ -86,7 +86,7 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         plot_name=names.LANDSCAPE,
         draw=lambda path: plot_landscape(summary, trajectories(tracker, summary.grid_rows), path),
         outcome=summary.outcome,
-        reasons=summary.trust.reasons,
+        reasons=summary.reasons,
         selected={  # each arm's model: its refit (the first seed's), else its best fit
             arm: (
                 result.refits[min(result.refits)]

@@ -38,6 +38,7 @@ CSV_COLUMNS = (
     "test_baseline_loss",
     "fold",
     "pruned_after_epoch",
+    "kind",  # run, refine, refit, continue, trial, reference (tag alphalab.kind)
 )
 
 
@@ -174,6 +175,7 @@ def comparison_csv(rows: list[Row]) -> str:
                 r.test_baseline,
                 "" if r.fold is None else r.fold,
                 "" if r.pruned is None else r.pruned,
+                r.kind,
             ]
         )
     return out.getvalue()

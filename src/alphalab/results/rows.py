@@ -35,7 +35,7 @@ class Row:
     fold: int | None = None  # its fold of a cross-validation (None: none)
     epochs: int = 0  # epochs it trained itself
     warm_start: str = ""  # the run whose weights it started from (a refinement)
-    kind: str = "run"  # alphalab.kind: run, refine, continue, trial, reference
+    kind: str = "run"  # alphalab.kind: run, refine, refit, continue, trial, reference
     pruned: int | None = None  # the epochs it trained before a rung stopped it (None: not)
 
     @property

@@ -14,7 +14,7 @@ from alphalab.config.names import Verdict
 from alphalab.config.spec import Alpha
 from alphalab.results.interval import Decision, Difference, SeedEvidence, relative_difference
 from alphalab.results.rows import Row
-from alphalab.results.trust import Trust, assess
+from alphalab.results.trust import Trust, assess, why_inconclusive
 from alphalab.results.wording import error_text, pair_sentence, qualified, truth_and_failures
 
 
@@ -65,6 +65,11 @@ class SearchSummary:
             Decision.EQUIVALENT: Verdict.EQUIVALENT,
         }.get(self.decision, Verdict.INCONCLUSIVE)
 
+    @property
+    def reasons(self) -> list[str]:
+        """Why the verdict is inconclusive (nothing when it is not)."""
+        return why_inconclusive(self.outcome, self.trust, self.headline)
+
     def metrics(self) -> dict[str, float]:
         """The parent run's metrics (``best_trial_*`` = ``best_fixed_*``, ``best_trainable_*``)."""
         out: dict[str, float] = {
@@ -89,7 +94,8 @@ class SearchSummary:
             out["trainable_train_seconds"] = self.reference.seconds
             if self.on_test:
                 out["best_trainable_test_loss"] = self.reference.test_loss
-        return {**out, **self.trust.metrics()}
+        conclusive = float(self.outcome != Verdict.INCONCLUSIVE)
+        return {**out, **self.trust.metrics(), "conclusive": conclusive}
 
 
 def summarize_trials(

@@ -8,6 +8,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from alphalab.config.names import Verdict
 from alphalab.results.rows import Row
 
 
@@ -68,6 +69,14 @@ class Trust:
             "unconverged_runs": self.unconverged,
             "conclusive": float(self.conclusive),
         }
+
+
+def why_inconclusive(outcome: str, trust: Trust, headline: str) -> list[str]:
+    """Why a verdict is inconclusive (nothing when it is not): the evidence's own reasons, else
+    what the headline says (the interval crosses the ROPE, no test rows, one arm)."""
+    if outcome != Verdict.INCONCLUSIVE:
+        return []
+    return list(trust.reasons) or [headline.removeprefix("Inconclusive: ")]
 
 
 def assess(rows: list[Row], best: dict[str, float], margin: float, on_test: bool = False) -> Trust:

@@ -22,7 +22,7 @@ from alphalab.results.arms import ArmResult, arm_results, evidence
 from alphalab.results.interval import Decision, Difference, relative_difference
 from alphalab.results.rows import Row
 from alphalab.results.stats import Group, best, groups_of
-from alphalab.results.trust import Trust, assess
+from alphalab.results.trust import Trust, assess, why_inconclusive
 from alphalab.results.verdict_lines import LEARNING, verdict_lines
 
 LEVEL = 0.95  # of the verdict's intervals together
@@ -96,6 +96,11 @@ class Summary:
         return {Arm.FIXED: Verdict.FIXED, Arm.TUNED: Verdict.TUNED}.get(winner, Verdict.LEARNED)
 
     @property
+    def reasons(self) -> list[str]:
+        """Why the verdict is inconclusive (nothing when it is not)."""
+        return why_inconclusive(self.outcome, self.trust, self.headline)
+
+    @property
     def learner(self) -> Arm | None:
         """The learning arm the headline compares."""
         return next((a for a in self.contenders if a in LEARNING), None)
@@ -138,7 +143,8 @@ class Summary:
             spent = [r.seconds for r in self.rows if r.approach == approach and r.ok]
             if spent:
                 out[f"{approach}_train_seconds"] = sum(x for x in spent if math.isfinite(x))
-        return {**out, **self.trust.metrics()}
+        conclusive = float(self.outcome != Verdict.INCONCLUSIVE)
+        return {**out, **self.trust.metrics(), "conclusive": conclusive}
 
 
 def _oriented(s: Summary, first: Arm, second: Arm) -> Difference:
