@@ -251,6 +251,6 @@ def test_interrupted_and_killed_populations_resume_every_job_exactly_once(tmp_pa
     assert "resuming sweep 'pop-resume'" in done.stdout
     assert statuses(tmp_path / "mlflow.db") == {"KILLED": 16, "FINISHED": 8}
     runs = all_runs(store_uri(tmp_path))
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    children = grid_of(r for r in runs if "mlflow.parentRunId" in r.data.tags)
     keys = [c.data.tags["alphalab.job_key"] for c in children if c.info.status == "FINISHED"]
     assert len(keys) == 8 and len(set(keys)) == 8  # every job FINISHED, exactly once
