@@ -67,8 +67,7 @@ class Trust:
             **({"test_baseline_loss": self.baseline} if self.on_test else {}),
             "converged_runs": self.finished - self.unconverged,
             "unconverged_runs": self.unconverged,
-            "conclusive": float(self.conclusive),
-        }
+        }  # "conclusive" is the verdict's: an interval across the ROPE is inconclusive too
 
 
 def why_inconclusive(outcome: str, trust: Trust, headline: str) -> list[str]:
