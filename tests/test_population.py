@@ -201,15 +201,17 @@ def test_a_model_with_regularisers_trains_job_by_job(tmp_path):
 
 
 def statuses(db: Path) -> dict[str, int]:
-    """The statuses of a sweep's jobs (not its refits) with plain sqlite3 (an MLflow client
-    could race the schema creation)."""
+    """The statuses of a sweep's or search's own children (jobs, trials, the reference; not the
+    refits that follow them), with plain sqlite3 (an MLflow client could race the schema
+    creation)."""
     if not db.exists():
         return {}
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as connection:
             query = (
                 "SELECT status, count(*) FROM runs JOIN tags USING (run_uuid) "
-                "WHERE tags.key = 'alphalab.kind' AND tags.value = 'run' GROUP BY status"
+                "WHERE tags.key = 'alphalab.kind' "
+                "AND tags.value IN ('run', 'refine', 'trial', 'reference') GROUP BY status"
             )
             return dict(connection.execute(query).fetchall())
     except sqlite3.Error:
