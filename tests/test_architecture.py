@@ -26,6 +26,7 @@ STAGES = [
     "alphalab.results",
     "alphalab.engine",
     "alphalab.entry",
+    "alphalab.api",
 ]
 HYDRA_LAYERS = ("alphalab.config", "alphalab.entry")
 MAX_LINES = 300
@@ -55,13 +56,17 @@ def imports_of(module: str) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            # ``from alphalab.x import y`` may name a submodule y
-            found.update(
+            # ``from alphalab.x import y`` may name a submodule y; the package itself counts
+            # only when a name comes from its own body (``from alphalab import formulas`` does
+            # not run the root's lazy ``__getattr__``, so it is no edge to ``alphalab.api``)
+            submodules = {
                 f"{node.module}.{alias.name}"
                 for alias in node.names
                 if f"{node.module}.{alias.name}" in MODULES
-            )
+            }
+            found.update(submodules)
+            if len(submodules) < len(node.names):
+                found.add(node.module)
     return found
 
 

@@ -21,8 +21,7 @@ from alphalab.results.plots import (
     MAX_PATHS,
     drawn_runs,
     landscape_figure,
-    plot_landscape,
-    plot_trials,
+    trials_figure,
 )
 from alphalab.results.rows import Row
 from alphalab.results.searches import summarize_trials
@@ -135,7 +134,8 @@ def test_a_small_sweep_draws_every_trajectory_and_says_nothing_more(tmp_path):
     assert len(drawn_paths(fig)) == 16
     (ax,) = [a for a in fig.axes if a.get_label() != "<colorbar>"]
     assert ax.get_legend().get_title().get_text() == ""
-    out = plot_landscape(summary, paths, tmp_path / "landscape.png")
+    out = tmp_path / "landscape.png"
+    landscape_figure(summary, paths).savefig(out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -172,7 +172,7 @@ def test_a_search_with_thousands_of_trials_numbers_a_bounded_share(tmp_path):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Figure, "savefig", keep)
-        plot_trials(summary, {}, tmp_path / "trials.png")
+        trials_figure(summary, {}).savefig(tmp_path / "trials.png")
     (ax, _) = captured["fig"].axes
     assert len(ax.texts) <= MAX_LABELS + 1 and len(ax.lines) <= 6
     every = math.ceil(2_000 / MAX_LABELS)

@@ -19,7 +19,11 @@ ENV = "ALPHALAB_SWEEP"
 
 
 def resume_hint(name: str) -> str:
-    """How to resume the sweep called ``name``."""
+    """How to resume the sweep called ``name`` (from Python: the same call with its name)."""
+    from alphalab.engine.provenance import COMMAND_ENV, IN_PROCESS
+
+    if os.environ.get(COMMAND_ENV, "").startswith(IN_PROCESS):
+        return f"resume with the same call plus name={name!r}"
     return f"resume with the same command plus sweep.name={name}"
 
 

@@ -18,6 +18,7 @@ from alphalab.config.paths import project_root
 
 PREFIX = "provenance."
 COMMAND_ENV = "ALPHALAB_COMMAND"  # set by the command a user typed; workers inherit it
+IN_PROCESS = "alphalab.sweep"  # how the command starts when Python called alphalab.sweep
 # The distributions whose versions are recorded; the first one installed of each tuple.
 LIBRARIES = {
     "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos"),

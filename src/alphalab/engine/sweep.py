@@ -64,6 +64,7 @@ class SweepSession:
         context.write_finished(self.parent.finished_keys)
         context.to_env()
         self.context = context
+        _OPEN.append(self)
         verb = "resuming" if self.parent.resumed else "starting"
         print(
             f"alphalab: {verb} sweep '{self.name}': {self.total} jobs "
@@ -100,10 +101,12 @@ class SweepSession:
             raise
         finally:
             SweepContext.clear_env()
+            _forget(self)
         return comparison
 
     def interrupted(self) -> None:
         """At exit: a parent still open means the sweep was interrupted; close it KILLED."""
+        _forget(self)
         if self.parent is None or self.parent.closed:
             return
         if found_down(self.parent.tracker.uri):  # its line is printed: no second one
@@ -123,6 +126,20 @@ class SweepSession:
 
 
 _STOPPED: list[str] = []  # why the running sweep was stopped
+_OPEN: list[SweepSession] = []  # sessions of this process whose parent run may be open
+
+
+def _forget(session: SweepSession) -> None:
+    if session in _OPEN:
+        _OPEN.remove(session)
+
+
+def close_interrupted() -> None:
+    """Close KILLED the parent run of every sweep this process left open (a sweep run in
+    process, such as ``alphalab.sweep``, that was interrupted: no exit handler runs then)."""
+    for session in list(_OPEN):
+        session.interrupted()
+    _STOPPED.clear()
 
 
 def stop(reason: str) -> NoReturn:

@@ -92,10 +92,19 @@ def help_text(conf_dir: Path) -> str:
     return HELP.format(groups="\n".join(lines), searches=searches)
 
 
+class Failed(SystemExit):
+    """The command stops with ``code`` after its one line, ``message`` (code that calls alphalab
+    in process, such as ``alphalab.sweep``, catches it and raises the message)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(code)
+        self.message = message
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     """Print one ``alphalab: error:`` line and exit with ``code``."""
     print(f"alphalab: error: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(code)
+    raise Failed(message, code)
 
 
 def hydra_error_line(exc: BaseException) -> str:

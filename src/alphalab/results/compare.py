@@ -9,7 +9,8 @@ from functools import partial
 from pathlib import Path
 
 from alphalab.config.names import Kind
-from alphalab.results.plots import plot_landscape, plot_trials
+from alphalab.results.figures import search_figures, sweep_figures
+from alphalab.results.plots import landscape_figure, trials_figure
 from alphalab.results.render import Comparison, search_table, table
 from alphalab.results.rows import latest_rows, row_from_run, test_rows, trajectories
 from alphalab.results.searches import summarize_trials
@@ -57,7 +58,7 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
             artifacts="Artifacts: `comparison.csv` (one row per trial, and the trainable "
             "reference), `trials.png` (the trials over the alpha plane, in order).",
             plot_name=names.TRIALS,
-            draw=lambda path: plot_trials(search, trajectories(tracker, learned), path),
+            figure=lambda: trials_figure(search, trajectories(tracker, learned)),
             outcome=search.outcome,
             reasons=search.reasons,
             selected={
@@ -65,6 +66,7 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
                 for label, row in (("fixed", search.best), ("trainable", reference))
                 if row is not None and row.ok
             },
+            figures=search_figures(search),
         )
     rows = latest_rows(children)
     params = parent.data.params
@@ -73,6 +75,14 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
     rope = float(params.get(f"base.{ROPE}", OLD_ROPE))
     paired = test_rows(tracker, [row for row in rows if not row.in_grid])
     summary = summarize(rows, tolerance, margin, wall_seconds, rope, paired)
+    selected = {  # each arm's model: its refit (the first seed's), else its best fit
+        arm: (
+            result.refits[min(result.refits)]
+            if result.refits
+            else min(result.chosen.finished, key=lambda r: r.final_val_loss)
+        )
+        for arm, result in summary.arms.items()
+    }
     return Comparison(
         title=f"alphalab sweep '{name}': fixed alpha vs learned alpha",
         headline=summary.headline,
@@ -84,17 +94,11 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         "loss over the alpha grid with the learned-alpha trajectories); each arm's refit "
         "logged as an MLflow model `selected-<arm>`.",
         plot_name=names.LANDSCAPE,
-        draw=lambda path: plot_landscape(summary, trajectories(tracker, summary.grid_rows), path),
+        figure=lambda: landscape_figure(summary, trajectories(tracker, summary.grid_rows)),
         outcome=summary.outcome,
         reasons=summary.reasons,
-        selected={  # each arm's model: its refit (the first seed's), else its best fit
-            arm: (
-                result.refits[min(result.refits)]
-                if result.refits
-                else min(result.chosen.finished, key=lambda r: r.final_val_loss)
-            )
-            for arm, result in summary.arms.items()
-        },
+        selected=selected,
+        figures=sweep_figures(summary, selected),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from pathlib import Path
 
 import numpy as np
 
@@ -43,18 +42,10 @@ def _edges(centers: np.ndarray) -> np.ndarray:
     return np.concatenate([[2 * centers[0] - mids[0]], mids, [2 * centers[-1] - mids[-1]]])
 
 
-def plot_landscape(
-    summary: Summary, paths: dict[str, list[tuple[float, float]]], out: Path
-) -> Path:
+def landscape_figure(summary: Summary, paths: dict[str, list[tuple[float, float]]]):
     """``landscape.png``: a heat map over the grid (a curve when one component is fixed), the
     learned runs' paths from start to learned alpha (at most ``MAX_PATHS`` of them, see
     ``drawn_runs``), the best fixed alpha and the true alpha."""
-    landscape_figure(summary, paths).savefig(out)
-    return out
-
-
-def landscape_figure(summary: Summary, paths: dict[str, list[tuple[float, float]]]):
-    """The figure of ``plot_landscape``, unsaved."""
     from matplotlib.colors import LogNorm
 
     fixed = [g for g in summary.groups if g.arm == Arm.FIXED and g.finished]
@@ -246,10 +237,9 @@ def _draw_curve(ax, summary: Summary, fixed, vary_real: bool) -> str | None:
     return _drawn_note(len(chosen), len(learned))
 
 
-def plot_trials(
-    summary: SearchSummary, paths: dict[str, list[tuple[float, float]]], out: Path
-) -> Path:
-    """A search's trials over the alpha plane, numbered in order, coloured by validation loss."""
+def trials_figure(summary: SearchSummary, paths: dict[str, list[tuple[float, float]]]):
+    """``trials.png``: a search's trials over the alpha plane, numbered in order, coloured by
+    validation loss."""
     from matplotlib.colors import LogNorm
 
     fig, ax = _figure()
@@ -294,5 +284,4 @@ def plot_trials(
     numbers = "order of trials" + (f", one in {every} numbered" if every > 1 else "")
     fig.suptitle(f"{summary.tuner} search over alpha (numbers: {numbers})", fontsize=12)
     ax.legend(**LEGEND, fontsize=8)
-    fig.savefig(out)
-    return out
+    return fig

@@ -212,10 +212,11 @@ class Comparison:
     metrics: dict[str, float]
     artifacts: str  # one sentence on the parent's artifacts
     plot_name: str
-    draw: Callable[[Path], object]  # writes the plot to a path
+    figure: Callable[[], object]  # draws the plot: a matplotlib Figure
     outcome: str  # learned | fixed | tuned | equivalent | inconclusive
     reasons: list[str]  # why it is inconclusive, if it is
     selected: dict[str, Row] = field(default_factory=dict)  # each arm's chosen run, by arm
+    figures: list = field(default_factory=list)  # each arm's answer (results.figures.ArmFigure)
 
     def console(self) -> str:
         """The terminal's version: title, table, headline and verdict."""
@@ -230,6 +231,11 @@ class Comparison:
             f"## {self.title}\n\n**{self.headline}**\n\n{bullets}\n\n{self.artifacts}\n\n"
             f"```\n{self.table}\n```\n"
         )
+
+    def draw(self, path: Path) -> Path:
+        """Write the plot to ``path``."""
+        self.figure().savefig(path)
+        return path
 
     def csv(self) -> str:
         """``comparison.csv``."""

@@ -109,6 +109,14 @@ class Summary:
         """The comparison of two arms, if they were compared."""
         return next((p for p in self.pairs if {p.better, p.worse} == {first, second}), None)
 
+    def versus(self, first: Arm, second: Arm) -> Difference | None:
+        """``first``'s test loss relative to ``second``'s with the verdict's interval (None: the
+        two were not compared on test rows)."""
+        pair = self.pair(first, second)
+        if pair is None or pair.difference is None:
+            return None
+        return _oriented(self, first, second)
+
     def metrics(self) -> dict[str, float]:
         """The parent run's metrics (``best_fixed_*``, ``best_trainable_*``, the interval)."""
         out: dict[str, float] = {}
