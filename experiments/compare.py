@@ -1,6 +1,6 @@
 """``python -m experiments.compare [NAME_OR_RUN_ID] [--format table|csv|markdown]``: the
 comparison of a past sweep or search, read back from the MLflow store (mlflow only, no
-TensorFlow)."""
+TensorFlow); ``--list``: every sweep and search in the store."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument(
+        "--list", action="store_true", help="list every sweep and search, oldest first"
+    )
+    parser.add_argument(
         "--store", help="tracking URI (default: $MLFLOW_TRACKING_URI, else the project's store)"
     )
     parser.add_argument(
@@ -40,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         if db is not None and not db.exists():
             raise NotFound(f"no MLflow store at {db}")
         tracker = Tracker(uri, args.experiment, create=False)
+        if args.list:
+            return print_list(uri, args.experiment, args.format)
         parent = find_parent(tracker, args.name)
     except LookupError as exc:
         print(f"alphalab: error: {exc} ({redact(uri)})", file=sys.stderr)
@@ -52,6 +57,25 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(comparison.console())
         print(f"MLflow: parent run {parent.info.run_id} ({parent.info.status}) in {redact(uri)}")
+    return 0
+
+
+def print_list(uri: str, experiment: str, form: str) -> int:
+    """One line per sweep or search: name, kind, start, status, jobs, outcome."""
+    from alphalab.api.run import list_sweeps
+
+    frame = list_sweeps(uri, experiment).drop(columns="headline")
+    frame["started"] = frame["started"].dt.strftime("%Y-%m-%d %H:%M")
+    if form == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif form == "markdown":
+        cells = [list(frame.columns), ["---"] * len(frame.columns)]
+        cells += frame.fillna("").astype(str).values.tolist()
+        sys.stdout.write("".join(f"| {' | '.join(row)} |\n" for row in cells))
+    elif frame.empty:
+        print(f"no sweep or search yet in experiment '{experiment}' ({redact(uri)})")
+    else:
+        print(frame.fillna("—").to_string(index=False))
     return 0
 
 

@@ -13,6 +13,7 @@ from alphalab.config.reader import register_resolvers
 from alphalab.engine.provenance import COMMAND_ENV
 from alphalab.entry import run
 from alphalab.entry.preflight import preflight_or_exit
+from alphalab.entry.show import show_sweep_config
 
 
 @hydra.main(version_base=None, config_path=str(conf_dir()), config_name="config")
@@ -27,6 +28,8 @@ if __name__ == "__main__":
         COMMAND_ENV, shlex.join(["python", "-m", "experiments.run", *sys.argv[1:]])
     )
     register_resolvers()
+    if show_sweep_config(conf_dir(), "config", sys.argv[1:]):
+        sys.exit(0)
     preflight_or_exit(conf_dir(), "config", sys.argv[1:])
     try:
         main()

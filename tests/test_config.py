@@ -162,3 +162,36 @@ def test_a_bad_value_inside_a_sweep_list_is_rejected_before_any_job(tmp_path):
         "alphalab: error: alpha.real: expected a number, got 'abc'"
     ]
     assert runs_in(tmp_path) == []
+
+
+def test_help_names_every_group_option_key_and_launcher(capsys):
+    from alphalab.entry.help import help_text
+
+    text = help_text(CONF_DIR)
+    for group in (p for p in CONF_DIR.iterdir() if p.is_dir()):
+        for option in group.glob("*.yaml"):
+            assert option.stem in text, f"--help leaves out {group.name}={option.stem}"
+    keys = [
+        "approach", "model.builder", "model.kwargs", "task.loader", "task.kwargs", "task.split",
+        "task.folds", "task.test_split", "task.standardize", "sweep.refine", "sweep.prune",
+        "sweep.prune_eta", "sweep.prune_grace", "verdict.rope", "train.alpha_learning_rate",
+        "train.loss", "search.population", "tracking.uri", "experiment_name", "seed",
+    ]  # fmt: skip
+    for key in keys:
+        assert f"{key}=" in text or f"{key} " in text, f"--help leaves out {key}"
+    for launcher in ("population", "basic", "joblib", "ray", "submitit_local", "submitit_slurm"):
+        assert launcher in text
+    assert "tuned" in text and "hydra.launcher.engine" in text
+    assert max(map(len, text.splitlines())) <= 100
+
+
+def test_cfg_job_of_a_sweep_shows_its_grid_and_first_job(capsys):
+    from alphalab.entry.show import show_sweep_config
+
+    args = ["+sweep=alpha", "alpha.imag=1,2", "--cfg", "job"]
+    assert show_sweep_config(CONF_DIR, "config", args)
+    out = capsys.readouterr().out
+    assert "# a sweep of 48 jobs, each on 5 folds (240 fits)" in out  # 2 x 4 x 2 x 3 seeds
+    assert "#   alpha.imag  1, 2" in out and "#   seed        0, 1, 2" in out
+    assert "imag: 1\n" in out and "name: lambda" in out  # the first job's values
+    assert not show_sweep_config(CONF_DIR, "config", ["--cfg", "job"])  # one run: Hydra's

@@ -16,7 +16,9 @@ from tests.conftest import ONE_SPLIT
 from tests.test_sweep import sweep
 
 EPOCHS = 150
-LINE = re.compile(r"population 1 \(32 runs; .*\): epoch (\d+)/(\d+), (\d+) live, best val_loss")
+LINE = re.compile(
+    r"population 1 \(32 runs; .*\): epoch (\d+)/(\d+), (\d+) live, lowest val_loss so far"
+)
 
 
 def _running_epochs(db) -> int:

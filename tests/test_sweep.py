@@ -1,5 +1,7 @@
 """The main job: ``+sweep=alpha`` as real Hydra multiruns into a store in tmp_path."""
 
+import csv
+import io
 import os
 import re
 import signal
@@ -161,6 +163,10 @@ def test_console_prints_progress_table_and_a_seed_aware_verdict(two_seed_sweep):
     _, result = two_seed_sweep
     out = result.stdout
     assert "[ 16/16]" in out and "left" in out
+    # a population's members all end at once: one line for them, no per-job "~0s left" lines
+    summary = r"\[ 16/16\] population of (\d+) done: \1 FINISHED; lowest final val_loss"
+    assert re.search(summary, out)
+    assert "~0s left" not in out and "~0.0s left" not in out
     assert "approach" in out and "learned α" in out
     assert "mean val_loss" in out  # the per-grid-point aggregate over seeds
     assert "The interval covers test rows, seeds" in out and "ROPE ±2%" in out
@@ -276,6 +282,20 @@ def test_compare_prints_the_latest_sweep_in_every_format(two_seed_sweep, capsys)
     assert capsys.readouterr().out == parent.data.tags["mlflow.note.content"]
     assert main([parent.info.run_id, *store]) == 0  # by run id as well
     assert parent.info.run_id in capsys.readouterr().out
+
+
+def test_compare_lists_every_sweep(two_seed_sweep, capsys):
+    from experiments.compare import main
+
+    folder, _ = two_seed_sweep
+    (parent,), _ = split(all_runs(store_uri(folder)))
+    assert main(["--list", "--store", store_uri(folder), "--format", "csv"]) == 0
+    (row,) = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert row["name"] == parent.info.run_name and row["run_id"] == parent.info.run_id
+    assert row["outcome"] == parent.data.tags["alphalab.verdict"] and row["kind"] == "sweep"
+    assert row["status"] == "FINISHED" and row["jobs"] == parent.data.params["jobs"]
+    assert main(["--list", "--store", store_uri(folder)]) == 0
+    assert parent.info.run_name in capsys.readouterr().out
 
 
 def test_compare_with_an_unknown_name_says_so_in_one_line(two_seed_sweep):

@@ -17,7 +17,11 @@ PLAIN_EVERY = 1.0  # seconds between plain lines (the first and the last epoch a
 
 def _best_text(best: dict[str, float]) -> str:
     shown = [f"{arm} {loss:.4g}" for arm, loss in best.items() if math.isfinite(loss)]
-    return "best val_loss " + ", ".join(shown) if shown else "no finite val_loss yet"
+    return (
+        "lowest val_loss so far (any epoch) " + ", ".join(shown)
+        if shown
+        else ("no finite val_loss yet")
+    )
 
 
 def _seconds(value: float) -> str:
@@ -121,7 +125,8 @@ class PopulationProgress:
         print(
             f"alphalab: population {self.number} ({self.size} runs; {sweep.done} of "
             f"{sweep.total} sweep runs done): epoch {epoch}/{self.epochs}, {detail}"
-            + (f", {per_epoch:.2g} s/epoch, ~{_seconds(left)} left" if epoch > 1 else ""),
+            + (f", {per_epoch:.2g} s/epoch" if epoch > 1 else "")
+            + (f", ~{_seconds(left)} left" if 1 < epoch < self.epochs else ""),
             file=sweep.stream,
             flush=True,
         )

@@ -158,22 +158,34 @@ def share_cores(workers: int) -> None:
 
 
 def report_population(context: SweepContext, results: list) -> None:
-    """One line for a whole population (too many members for a line each): how many finished,
-    the best validation loss, the time so far."""
+    """One line for a population that just finished (its members all end at once): how many
+    finished, each approach's lowest final-epoch validation loss (what the table shows), the
+    time so far and, while populations remain, the time left; then a line for each member that
+    carries news (failed, diverged, rejected), and none for the others."""
     done = context.mark_done(*(result.job_key for result in results))
     elapsed = time.time() - context.started
     counts: dict[str, int] = {}
+    lowest: dict[str, float] = {}
     for result in results:
         status = "skipped" if result.skipped else result.status
         counts[status] = counts.get(status, 0) + 1
-    finite = [r.final_val_loss for r in results if math.isfinite(r.final_val_loss)]
-    best = f"best val_loss {min(finite):.4g}" if finite else "no finite val_loss"
+        if math.isfinite(result.final_val_loss):
+            approach = result.name.split(" ")[0]
+            lowest[approach] = min(lowest.get(approach, math.inf), result.final_val_loss)
+    best = ", ".join(f"{a} {loss:.4g}" for a, loss in sorted(lowest.items()))
     tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    new = max(done - context.done_at_start, 1)
+    left = max(context.total - done, 0) * elapsed / new
+    after = f", ~{left:.0f}s left" if done < context.total else ""
     print(
-        f"[{done:>3}/{context.total}] population of {len(results)}: {tally}; {best}; "
-        f"elapsed {elapsed:5.0f}s",
+        f"[{done:>3}/{context.total}] population of {len(results)} done: {tally}; "
+        + (f"lowest final val_loss {best}" if best else "no finite val_loss")
+        + f"; elapsed {elapsed:.0f}s{after}",
         flush=True,
     )
+    for result in results:
+        if not result.skipped and result.status != Status.FINISHED:
+            print(f"        {result.name}: {result.status}, {result.error}", flush=True)
 
 
 def report_members(context: SweepContext, results: list) -> None:

@@ -20,7 +20,6 @@ from alphalab.engine.context import SweepContext
 from alphalab.entry.job_folders import JobFolders
 
 PLAIN = ("alpha.real", "alpha.imag", "seed")  # set on a copy of the composed config
-LINE_PER_MEMBER = 64  # larger populations report in one line
 
 
 class Jobs:
@@ -166,7 +165,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     from alphalab.engine.population.run import population_key
     from alphalab.engine.remote import shards
     from alphalab.engine.runs import job_value
-    from alphalab.engine.sweep import report_members, report_population, report_rejected
+    from alphalab.engine.sweep import report_population, report_rejected
 
     setup_globals()
     engine = engine_spec(launcher.config)
@@ -207,8 +206,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
         work.extend(shards(runs, engine.max_members))
     mine: dict[int, list] = {}
     for shard, results in zip(work, _train(engine, work, context, sweep_dir, ray), strict=True):
-        report = report_population if len(results) > LINE_PER_MEMBER else report_members
-        report(context, results)
+        report_population(context, results)
         for (index, _), result in zip(shard, results, strict=True):
             mine.setdefault(index, []).append(result)
     for index, results in mine.items():

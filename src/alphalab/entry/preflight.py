@@ -52,46 +52,6 @@ _MULTIRUN_FLAGS = {"--multirun", "-m"}
 LAUNCHER_EXTRAS = {"ray": "ray", "submitit_local": "slurm", "submitit_slurm": "slurm"}
 
 
-HELP = """\
-alphalab: should alpha be a fixed hyperparameter or a learned weight?
-
-usage: python -m experiments.run [+sweep=NAME | +search=NAME] [+debug=fast] [KEY=VALUE ...]
-
-  python -m experiments.run                         one training run, logged to MLflow
-  python -m experiments.run +sweep=alpha            the main job: fixed-alpha grid vs learned alpha
-  python -m experiments.run +search=NAME            keras-tuner search over alpha, trials trained
-                                                    search.population at a time; NAME is one of
-                                                    conf/search: {searches}
-  ... hydra/launcher=joblib                         the same jobs in parallel processes
-
-config groups (GROUP=OPTION; +GROUP=OPTION for the optional ones):
-{groups}
-
-keys users set most (defaults in conf/; see them all with --cfg job):
-  approach=lambda|trainable   alpha.real=1.0 alpha.imag=1.5   seed=0
-  model.head=none|gain        model.output=pair|stacked
-  train.epochs, train.batch_size, train.learning_rate, train.validation_split
-  task.noise, task.n_samples, task.true_alpha.real/.imag, task.path (task=file)
-  formula.name=my_package.my_module.my_formula (formula=custom)
-  experiment_name=alphalab    tracking.uri=...  (default sqlite:///<project>/mlruns/mlflow.db)
-  sweep.name=NAME (resume a sweep)   search.name=NAME (continue a search)
-  search.max_trials=20   search.population=8 (trials per fit; 1: one at a time)
-
-review results: python -m experiments.ui   |   python -m experiments.compare [NAME]
-Hydra's own options: --hydra-help
-"""
-
-
-def help_text(conf_dir: Path) -> str:
-    """The app's help, from the conf/ folder alone (Hydra's own --help is several times slower)."""
-    lines = []
-    for group in sorted(p for p in conf_dir.iterdir() if p.is_dir()):
-        options = sorted(f.stem for f in group.glob("*.yaml"))
-        lines.append(f"  {group.name:<10} {', '.join(options)}")
-    searches = ", ".join(sorted(f.stem for f in (conf_dir / "search").glob("*.yaml")))
-    return HELP.format(groups="\n".join(lines), searches=searches)
-
-
 class Failed(SystemExit):
     """The command stops with ``code`` after its one line, ``message`` (code that calls alphalab
     in process, such as ``alphalab.sweep``, catches it and raises the message)."""
@@ -128,7 +88,7 @@ def hydra_error_line(exc: BaseException) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
 
 
-def _sweep_values(overrides: list[str]) -> tuple[list[str], dict[str, list]]:
+def sweep_values(overrides: list[str]) -> tuple[list[str], dict[str, list]]:
     """Split command-line overrides into fixed ones and ``{key: [Override values...]}`` sweeps
     (each value kept both as Hydra parsed it and as text)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -163,7 +123,7 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig |
     from hydra.errors import OverrideParseException
 
     try:
-        fixed, sweeps = _sweep_values(overrides)
+        fixed, sweeps = sweep_values(overrides)
     except OverrideParseException as exc:
         raise ConfigError(override_error_line(exc)) from None
     except HydraException as exc:
@@ -191,7 +151,7 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig |
         params = cfg.hydra.sweeper.get("params") or {}
         if params:
             file_sweeps = [f"{k}={v}" for k, v in params.items() if k not in sweeps]
-            _, more = _sweep_values(file_sweeps)
+            _, more = sweep_values(file_sweeps)
             for key, values in more.items():
                 sweeps[key] = values
                 first[key] = values[0][0]
@@ -257,6 +217,8 @@ def check_model_and_data(spec: RunSpec) -> None:
 def preflight_or_exit(conf_dir: Path, config_name: str, argv: list[str]) -> None:
     """Answer ``--help`` or reject bad input; return only when the command should run."""
     if argv and argv[0] in ("--help", "-h"):
+        from alphalab.entry.help import help_text
+
         print(help_text(conf_dir), end="")
         raise SystemExit(0)
     try:
