@@ -109,8 +109,11 @@ class Sweep:
         return pd.read_csv(io.StringIO(self.comparison.csv()))
 
     def plot(self):
-        """The landscape (a search: its trials over the alpha plane) as a matplotlib Figure."""
-        return self.comparison.figure()
+        """The landscape (a search: its trials over the alpha plane) as a matplotlib Figure
+        (drawn inline when it is a notebook cell's value)."""
+        figure = self.comparison.figure()
+        _show_figures_in_jupyter(type(figure))
+        return figure
 
     def load_model(self, arm: str = "learned"):
         """The arm's chosen model (its refit's ``model.keras``), loaded in Keras's safe mode.
@@ -168,6 +171,19 @@ class Sweep:
 
     def __repr__(self) -> str:
         return f"<Sweep '{self.name}' {self.status}, parent run {self.parent_run_id}>"
+
+
+def _show_figures_in_jupyter(kind: type) -> None:
+    """Let IPython draw a figure made without pyplot as a PNG (pyplot's inline backend
+    registers this only once pyplot is imported)."""
+    import sys
+
+    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    if shell is not None:
+        from IPython.core.pylabtools import print_figure
+
+        png = shell.display_formatter.formatters["image/png"]
+        png.for_type(kind, lambda figure: print_figure(figure, "png", bbox_inches="tight"))
 
 
 def _alpha(value: complex) -> str:
