@@ -1,10 +1,13 @@
-"""``python -m experiments.dev.readme``: regenerate README.md's results from real runs.
+"""``python -m experiments.dev.readme``: regenerate the docs' results from real runs.
 
 Runs the default sweep (``+sweep=alpha``) into a fresh temporary store, copies its
-``landscape.png`` and screenshots of it in the MLflow UI into ``experiments/figures/``, and
-rewrites the README sections between ``<!-- sweep:start -->``/``<!-- sweep:end -->`` (the
-console output) and ``<!-- perf:start -->``/``<!-- perf:end -->`` (the benchmark table, from
-``--benchmark FILE``, default ``mlruns/benchmark.json`` when it exists).
+``landscape.png`` and screenshots of it in the MLflow UI into ``experiments/figures/`` (README.md
+shows the landscape from there) and ``docs/figures/`` (the site's pages), and rewrites the
+sections between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in the docs pages that hold
+them: ``sweep`` (the console output) in ``docs/getting-started/quickstart.md``, ``sunspots``
+(with ``--example``) in ``docs/how-to/sunspots.md`` and ``perf`` (the benchmark table, from
+``--benchmark FILE``, default ``mlruns/benchmark.json`` when it exists) in
+``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -22,15 +25,37 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ROOT / "experiments" / "figures"
-README = ROOT / "README.md"
+DOCS_FIGURES = ROOT / "docs" / "figures"
+DOCS = ROOT / "docs"
+# which page holds each regenerated section
+PAGES = {
+    "sweep": DOCS / "getting-started" / "quickstart.md",
+    "sunspots": DOCS / "how-to" / "sunspots.md",
+    "perf": DOCS / "performance.md",
+}
 
 
-def replace_section(text: str, name: str, body: str) -> str:
-    """Replace what lies between README's ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``."""
+def replace_section(text: str, name: str, body: str, where: str = "the page") -> str:
+    """Replace what lies between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in ``text``."""
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
     if not pattern.search(text):
-        raise SystemExit(f"alphalab: error: README.md has no <!-- {name}:start/end --> section")
+        raise SystemExit(f"alphalab: error: {where} has no <!-- {name}:start/end --> section")
     return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
+
+
+def update_page(name: str, body: str) -> None:
+    """Rewrite section ``name`` of the docs page that holds it."""
+    page = PAGES[name]
+    where = str(page.relative_to(ROOT))
+    page.write_text(replace_section(page.read_text(), name, body, where))
+    print(f"updated {where} ({name})")
+
+
+def publish_figures(*names: str) -> None:
+    """Copy figures written to ``experiments/figures/`` into ``docs/figures/`` for the site."""
+    DOCS_FIGURES.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copyfile(FIGURES / name, DOCS_FIGURES / name)
 
 
 def run_sweep(folder: Path, sweep: str = "+sweep=alpha") -> tuple[str, float, str]:
@@ -55,7 +80,7 @@ def run_sweep(folder: Path, sweep: str = "+sweep=alpha") -> tuple[str, float, st
 
 
 def console_excerpt(stdout: str, seconds: float, sweep: str = "+sweep=alpha") -> str:
-    """The sweep's console output as README shows it: start, a few progress lines, the end."""
+    """The sweep's console output as the docs show it: start, a few progress lines, the end."""
     lines = [line for line in stdout.splitlines() if not line.startswith("MLflow: parent run")]
     progress = [i for i, line in enumerate(lines) if line.startswith("[")]
     start = lines.index(next(line for line in lines if line.startswith("=====")))
@@ -65,7 +90,8 @@ def console_excerpt(stdout: str, seconds: float, sweep: str = "+sweep=alpha") ->
     while shown and not shown[-1].strip():
         shown.pop()
     text = "\n".join(line.replace(str(ROOT), "<project>") for line in shown)
-    return f"```\n$ python -m experiments.run {sweep}\n{text}\n```\n\nWall time: {seconds:.0f} s."
+    command = f"$ python -m experiments.run {sweep}"
+    return f"```text\n{command}\n{text}\n```\n\nWall time: {seconds:.0f} s."
 
 
 def parent_landscape(uri: str, out: Path) -> None:
@@ -83,7 +109,7 @@ def parent_landscape(uri: str, out: Path) -> None:
 
 
 def perf_section(path: Path) -> str:
-    """README's performance table from the benchmark's JSON."""
+    """The performance page's table from the benchmark's JSON."""
     result = json.loads(path.read_text())
     m = result["machine"]
     return (
@@ -94,22 +120,21 @@ def perf_section(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Regenerate README's sections (and figures) from real runs."""
+    """Regenerate the docs' sections (and figures) from real runs."""
     parser = argparse.ArgumentParser(prog="python -m experiments.dev.readme", description=__doc__)
     parser.add_argument("--benchmark", type=Path, default=ROOT / "mlruns" / "benchmark.json")
     parser.add_argument("--skip-sweep", action="store_true", help="only the performance table")
     parser.add_argument("--example", action="store_true", help="also +sunspots=sweep")
     args = parser.parse_args(argv)
-    text = README.read_text()
+    FIGURES.mkdir(parents=True, exist_ok=True)
     if args.example:
         with tempfile.TemporaryDirectory(prefix="alphalab-readme-") as tmp:
             stdout, seconds, uri = run_sweep(Path(tmp), "+sunspots=sweep")
             parent_landscape(uri, FIGURES / "sunspots-landscape.png")
-        excerpt = console_excerpt(stdout, seconds, "+sunspots=sweep")
-        text = replace_section(text, "sunspots", excerpt)
+        publish_figures("sunspots-landscape.png")
+        update_page("sunspots", console_excerpt(stdout, seconds, "+sunspots=sweep"))
         print(f"sunspots example: {seconds:.0f} s")
     if not args.skip_sweep:
-        FIGURES.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="alphalab-readme-") as tmp:
             stdout, seconds, uri = run_sweep(Path(tmp))
             parent_landscape(uri, FIGURES / "landscape.png")
@@ -125,12 +150,11 @@ def main(argv: list[str] | None = None) -> int:
                 str(FIGURES / "mlflow-runs.png"),
             ]
             subprocess.run(shot, cwd=ROOT, check=True)
-        text = replace_section(text, "sweep", console_excerpt(stdout, seconds))
+        publish_figures("landscape.png", "mlflow-ui.png", "mlflow-runs.png")
+        update_page("sweep", console_excerpt(stdout, seconds))
         print(f"default sweep: {seconds:.0f} s")
     if args.benchmark.exists():
-        text = replace_section(text, "perf", perf_section(args.benchmark))
-    README.write_text(text)
-    print(f"updated {README}")
+        update_page("perf", perf_section(args.benchmark))
     return 0
 
 
