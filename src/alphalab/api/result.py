@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from alphalab.results.compare import load_comparison
+from alphalab.results.compare import load_comparison, load_run_model
 from alphalab.results.figures import ArmFigure
 from alphalab.results.render import Comparison
 from alphalab.tracking import names
@@ -88,7 +88,7 @@ class Sweep:
         """The comparison rebuilt from the children, as ``python -m experiments.compare`` does."""
         return load_comparison(self._tracker, self._parent)
 
-    @property
+    @cached_property
     def verdict(self) -> Verdict:
         """The outcome, the headline, the reasons and each arm's figure."""
         c = self.comparison
@@ -126,23 +126,13 @@ class Sweep:
         """
         import tempfile
 
-        import keras
-
-        import alphalab.layers  # noqa: F401 - registers alphalab's Keras objects for loading
-        from alphalab import formulas
-
         wanted = ALIASES.get(arm, arm)
         figure = self.verdict.arms.get(wanted)
         if figure is None or not figure.run_id:
             known = ", ".join(self.verdict.arms) or "none"
             raise KeyError(f"arm '{arm}': this sweep's arms are {known}")
-        run = self._tracker.client.get_run(figure.run_id)
-        formula = run.data.params.get("formula", "")
-        if "." in formula:  # a user's formula is registered before its model loads
-            formulas.resolve(formula)
         with tempfile.TemporaryDirectory(prefix="alphalab-model-") as tmp:
-            local = self._tracker.client.download_artifacts(figure.run_id, names.MODEL, tmp)
-            return keras.saving.load_model(local, safe_mode=True)
+            return load_run_model(self._tracker, figure.run_id, tmp)
 
     def _repr_html_(self) -> str:
         """The verdict, the arms' table and the plot, for Jupyter."""

@@ -180,16 +180,23 @@ def load_sweep(
         LookupError: no such store, experiment, sweep or search (the message says where it
             looked).
     """
-    from alphalab.entry.defaults import default_experiment
     from alphalab.results.compare import find_parent
+
+    tracker = _open_store(tracking_uri, experiment_name)
+    return Sweep(tracker, find_parent(tracker, name_or_run_id))
+
+
+def _open_store(tracking_uri: str | None, experiment_name: str | None):
+    """The store's Tracker for the experiment; LookupError when either does not exist (a
+    missing SQLite file is not created)."""
+    from alphalab.entry.defaults import default_experiment
     from alphalab.tracking.store import Tracker, resolve_uri, sqlite_path
 
     uri = resolve_uri(tracking_uri)
     db = sqlite_path(uri)
     if db is not None and not db.exists():
         raise LookupError(f"no MLflow store at {db}")
-    tracker = Tracker(uri, experiment_name or default_experiment(), create=False)
-    return Sweep(tracker, find_parent(tracker, name_or_run_id))
+    return Tracker(uri, experiment_name or default_experiment(), create=False)
 
 
 def list_sweeps(tracking_uri: str | None = None, experiment_name: str | None = None):
@@ -205,18 +212,12 @@ def list_sweeps(tracking_uri: str | None = None, experiment_name: str | None = N
     """
     import pandas as pd
 
-    from alphalab.entry.defaults import default_experiment
     from alphalab.results.compare import parents
     from alphalab.tracking import names
-    from alphalab.tracking.store import Tracker, resolve_uri, sqlite_path
 
     columns = ["name", "kind", "started", "status", "jobs", "outcome", "headline", "run_id"]
-    uri = resolve_uri(tracking_uri)
-    db = sqlite_path(uri)
-    if db is not None and not db.exists():
-        return pd.DataFrame(columns=columns)
     try:
-        tracker = Tracker(uri, experiment_name or default_experiment(), create=False)
+        tracker = _open_store(tracking_uri, experiment_name)
     except LookupError:
         return pd.DataFrame(columns=columns)
     rows = []

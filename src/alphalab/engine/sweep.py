@@ -174,9 +174,7 @@ def report_population(context: SweepContext, results: list) -> None:
             lowest[approach] = min(lowest.get(approach, math.inf), result.final_val_loss)
     best = ", ".join(f"{a} {loss:.4g}" for a, loss in sorted(lowest.items()))
     tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    new = max(done - context.done_at_start, 1)
-    left = max(context.total - done, 0) * elapsed / new
-    after = f", ~{left:.0f}s left" if done < context.total else ""
+    after = f", ~{_time_left(context, done, elapsed):.0f}s left" if done < context.total else ""
     print(
         f"[{done:>3}/{context.total}] population of {len(results)} done: {tally}; "
         + (f"lowest final val_loss {best}" if best else "no finite val_loss")
@@ -205,6 +203,13 @@ def report_rejected(context: SweepContext, config: dict[str, Any], error: str) -
     context.mark_done(key)
 
 
+def _time_left(context: SweepContext, done: int, elapsed: float) -> float:
+    """The seconds the sweep's other jobs will take, at the pace of this session's jobs so far
+    (jobs finished in earlier sessions took none of ``elapsed``)."""
+    new = max(done - context.done_at_start, 1)
+    return max(context.total - done, 0) * elapsed / new
+
+
 def _progress_line(
     context: SweepContext,
     number: int,
@@ -216,8 +221,7 @@ def _progress_line(
 ) -> str:
     """``[number/total] name  val_loss  status  elapsed, ~left`` with ``done`` jobs done."""
     elapsed = time.time() - context.started
-    new = max(done - context.done_at_start, 1)
-    left = max(context.total - done, 0) * elapsed / new
+    left = _time_left(context, done, elapsed)
     shown = f"{loss:.4g}" if math.isfinite(loss) else "n/a"
     return f"[{number:>3}/{context.total}] {name:<44} val_loss {shown:<10} {status:<9} " + (
         f"elapsed {elapsed:5.0f}s, ~{left:.0f}s left" + (f"  ({error})" if error else "")

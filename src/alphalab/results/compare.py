@@ -137,9 +137,6 @@ def log_selected_models(tracker: Tracker, parent_id: str, comparison: Comparison
     import tensorflow as tf
     from mlflow.models import Model, infer_signature
 
-    import alphalab.layers  # noqa: F401 - registers alphalab's Keras objects for loading
-    from alphalab import formulas
-
     requirements = [f"keras=={keras.__version__}", f"tensorflow=={tf.__version__}", "alphalab"]
     previous, uris = mlflow.get_tracking_uri(), []
     mlflow.set_tracking_uri(tracker.uri)
@@ -148,12 +145,7 @@ def log_selected_models(tracker: Tracker, parent_id: str, comparison: Comparison
         mlflow.set_experiment(experiment_id=tracker.experiment_id)  # where the models go
         with tempfile.TemporaryDirectory(prefix="alphalab-models-") as tmp:
             for arm, row in comparison.selected.items():
-                run = tracker.client.get_run(row.run_id)
-                formula = run.data.params.get("formula", "")
-                if "." in formula:  # a user's formula must be registered before loading
-                    formulas.resolve(formula)
-                local = tracker.client.download_artifacts(row.run_id, names.MODEL, f"{tmp}/{arm}")
-                model = keras.saving.load_model(local, safe_mode=True)
+                model = load_run_model(tracker, row.run_id, f"{tmp}/{arm}")
                 example = np.zeros((2, *model.inputs[0].shape[1:]), "float32")
                 signature = infer_signature(example, model.predict(example, verbose=0))
                 info = Model.log(
@@ -170,6 +162,21 @@ def log_selected_models(tracker: Tracker, parent_id: str, comparison: Comparison
     finally:
         mlflow.set_tracking_uri(previous)
     return uris
+
+
+def load_run_model(tracker: Tracker, run_id: str, folder: str):
+    """A run's ``model.keras``, downloaded into ``folder`` and loaded in Keras's safe mode (a
+    user's formula is registered first, as the run resolved it)."""
+    import keras
+
+    import alphalab.layers  # noqa: F401 - registers alphalab's Keras objects for loading
+    from alphalab import formulas
+
+    formula = tracker.client.get_run(run_id).data.params.get("formula", "")
+    if "." in formula:  # a user's formula must be registered before loading
+        formulas.resolve(formula)
+    local = tracker.client.download_artifacts(run_id, names.MODEL, folder)
+    return keras.saving.load_model(local, safe_mode=True)
 
 
 class NotFound(LookupError):
