@@ -61,7 +61,7 @@ def _row(label: str, value: str, target: str = "", ok: bool | None = None) -> st
 
 
 def table(result: dict) -> str:
-    """The results as README's markdown table."""
+    """The results as the markdown table of docs/performance.md."""
     lines = ["| measure | median | target | met |", "|---|---|---|---|"]
     command = result.get("startup_command", "python")
     for label, item in result["startup"].items():

@@ -9,9 +9,9 @@ import sys
 
 from alphalab.entry.defaults import default_experiment
 from alphalab.entry.preflight import check_store_or_exit
-from alphalab.results.compare import NotFound, find_parent, load_comparison
+from alphalab.results.compare import find_parent, load_comparison
 from alphalab.tracking.precheck import redact
-from alphalab.tracking.store import Tracker, resolve_uri, sqlite_path
+from alphalab.tracking.store import Tracker, resolve_uri
 
 FORMATS = ("table", "csv", "markdown")
 
@@ -38,10 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     check_store_or_exit(args.store)
     uri = resolve_uri(args.store)
-    db = sqlite_path(uri)
     try:
-        if db is not None and not db.exists():
-            raise NotFound(f"no MLflow store at {db}")
         tracker = Tracker(uri, args.experiment, create=False)
         if args.list:
             return print_list(uri, args.experiment, args.format)

@@ -190,13 +190,9 @@ def _open_store(tracking_uri: str | None, experiment_name: str | None):
     """The store's Tracker for the experiment; LookupError when either does not exist (a
     missing SQLite file is not created)."""
     from alphalab.entry.defaults import default_experiment
-    from alphalab.tracking.store import Tracker, resolve_uri, sqlite_path
+    from alphalab.tracking.store import Tracker
 
-    uri = resolve_uri(tracking_uri)
-    db = sqlite_path(uri)
-    if db is not None and not db.exists():
-        raise LookupError(f"no MLflow store at {db}")
-    return Tracker(uri, experiment_name or default_experiment(), create=False)
+    return Tracker(tracking_uri, experiment_name or default_experiment(), create=False)
 
 
 def list_sweeps(tracking_uri: str | None = None, experiment_name: str | None = None):

@@ -89,7 +89,7 @@ def dataset(
     """A cached in-memory tf.data pipeline, far cheaper per epoch than numpy arrays to ``fit``.
 
     It runs on one private thread with autotuning off: tf.data's shared, autotuned pool spins on
-    every core, which stops parallel workers from scaling (README, Performance).
+    every core, which stops parallel workers from scaling (docs/performance.md).
     """
     ds = tf.data.Dataset.from_tensor_slices((data.x, targets(data, stacked))).cache()
     if shuffle_seed is not None:

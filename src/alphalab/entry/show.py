@@ -34,9 +34,9 @@ def show_sweep_config(conf_dir: Path, config_name: str, argv: list[str]) -> bool
         with initialize_config_dir(config_dir=str(conf_dir), version_base=None):
             cfg = compose(config_name, overrides=fixed + first, return_hydra_config=True)
             params = cfg.hydra.sweeper.get("params") or {}
-            for key, value in params.items():
-                if key not in grid:
-                    grid[key] = [v.strip() for v in str(value).split(",")]
+            # the same parse as preflight's: Hydra's override grammar, not a split on commas
+            _, more = sweep_values([f"{k}={v}" for k, v in params.items() if k not in grid])
+            grid.update({key: [text for text, _ in values] for key, values in more.items()})
             if not grid:
                 return False
             first = [f"{key}={texts[0]}" for key, texts in grid.items()]

@@ -3,7 +3,7 @@ with a 95% interval that covers every source of noise the claim depends on, and 
 supports against a region of practical equivalence (ROPE).
 
 Plain numpy and scipy, so that ``tests/test_interval.py`` can drive it over thousands of
-simulated nulls. How it is built (README, "How the verdict is made"):
+simulated nulls. How it is built (docs/concepts/verdict.md):
 
 - Within a seed both refits predict the same test rows: the difference is paired row by row.
 - The seed is the unit of replication: each seed draws its own data (a synthetic task) or its own

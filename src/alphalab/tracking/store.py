@@ -55,7 +55,8 @@ class Tracker:
         artifact_location: str | None = None,
         create: bool = True,
     ):
-        """``create=False``: raise LookupError instead of creating a missing experiment."""
+        """``create=False``: raise LookupError instead of creating a missing SQLite store or
+        experiment (for commands that only read)."""
         import logging
 
         import mlflow  # sets its loggers' levels on import: quieten them after
@@ -64,6 +65,8 @@ class Tracker:
 
         self.uri = resolve_uri(uri)
         db = sqlite_path(self.uri)
+        if db is not None and not create and not db.exists():
+            raise LookupError(f"no MLflow store at {db}")
         if db is not None:
             db.parent.mkdir(parents=True, exist_ok=True)
             if artifact_location is None:
