@@ -17,6 +17,7 @@ from alphalab.config.parse import resolved, run_spec
 from alphalab.config.parse_engine import engine_spec
 from alphalab.config.spec import Alpha, EngineSpec, RunSpec
 from alphalab.engine.context import SweepContext
+from alphalab.entry.job_callbacks import MemberCallbacks
 from alphalab.entry.job_folders import JobFolders
 
 PLAIN = ("alpha.real", "alpha.imag", "seed")  # set on a copy of the composed config
@@ -132,7 +133,8 @@ def _interpolates(config: DictConfig) -> bool:
 
 def _job_return(jobs: Jobs, folders: JobFolders, index: int, loss: float):
     """Job ``index``'s JobReturn as ``run_job`` fills it, but for its configs (``cfg`` and
-    ``hydra_cfg`` stay None: they are in its folder's ``.hydra``)."""
+    ``hydra_cfg`` stay None unless a per-job callback needs them: they are in its folder's
+    ``.hydra``)."""
     from hydra.core.utils import JobReturn, JobStatus
 
     ret = JobReturn()
@@ -179,12 +181,15 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     context = SweepContext.from_env()
     jobs = Jobs(launcher, job_overrides)
     folders = JobFolders(jobs)
+    callbacks = MemberCallbacks(launcher, jobs, folders)
     returns: list[Any] = [None] * len(jobs.overrides)
     for index, (error, config) in jobs.errors.items():
         folders.prepare([index])
+        callbacks.start([index])
         report_rejected(context, config, error)
         folders.log(index, f"alphalab: config rejected: {error}")
         returns[index] = _job_return(jobs, folders, index, math.inf)
+        callbacks.end(index, returns[index])
     populations: dict[str, list[int]] = {}
     for index, spec in enumerate(jobs.specs):
         if spec is not None:
@@ -202,6 +207,7 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
             )
             continue
         folders.prepare(indices)
+        callbacks.start(indices)
         runs = [(i, fold) for i in indices for fold in jobs.specs[i].folds]
         work.extend(shards(runs, engine.max_members))
     mine: dict[int, list] = {}
@@ -212,5 +218,6 @@ def launch(launcher, job_overrides, initial_job_idx: int) -> list:
     for index, results in mine.items():
         folders.log(index, "\n".join(result.describe() for result in results))
         returns[index] = _job_return(jobs, folders, index, job_value(results))
+        callbacks.end(index, returns[index])
     folders.close()
     return returns
