@@ -22,6 +22,7 @@ from alphalab.engine.runs import run_jobs
 from alphalab.results.compare import log_selected_models, record_comparison
 from alphalab.tracking import names
 from alphalab.tracking.parent import ParentRun
+from alphalab.tracking.runs import writer_line
 from alphalab.tracking.store import Tracker, sqlite_path, tracker_for
 
 
@@ -227,7 +228,8 @@ def run_search(run: RunSpec, search: SearchSpec) -> float:
         f"alphalab: {verb} {search.algorithm} search '{search.name}' (parent run "
         f"{parent.run_id}), {search.population} trial(s) at a time; keras-tuner state in "
         f"{directory / search.name}\n"
-        f"alphalab: continue it later with the same command plus search.name={search.name}",
+        f"alphalab: continue it later with the same command plus search.name={search.name}\n"
+        f"{writer_line(tracker)}",
         flush=True,
     )
     reference = reference_job(run) if search.reference else None

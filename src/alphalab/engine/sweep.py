@@ -25,6 +25,7 @@ from alphalab.engine.runs import record_rejected
 from alphalab.results.compare import log_selected_models, record_comparison
 from alphalab.results.render import Comparison
 from alphalab.tracking.parent import ParentRun
+from alphalab.tracking.runs import writer_line
 from alphalab.tracking.store import tracker_for
 from alphalab.tracking.unreachable import TrackingUnreachable, found_down, is_unreachable, one_try
 
@@ -69,7 +70,8 @@ class SweepSession:
         print(
             f"alphalab: {verb} sweep '{self.name}': {self.total} jobs "
             f"({context.done_at_start} already finished), launcher {launcher}, "
-            f"parent run {self.parent.run_id}\nalphalab: if interrupted, {self.resume_hint}",
+            f"parent run {self.parent.run_id}\nalphalab: if interrupted, {self.resume_hint}\n"
+            f"{writer_line(tracker)}",
             flush=True,
         )
         return context

@@ -1,31 +1,32 @@
 """The dataset rows of many runs at once: what MLflow's ``log_inputs`` writes into its SQL tables
-(``datasets``, ``inputs``, ``input_tags``) for the MLflow version alphalab pins; the bulk writer
-(``tracking.runs``) inserts them with the runs. ``tests/test_children.py`` checks them against
-the client's rows."""
+(``datasets``, ``inputs``, ``input_tags``) on the schemas of ``mlflow_internals.BULK_REVISIONS``;
+the bulk writer (``tracking.runs``) inserts them with the runs. ``tests/test_children.py`` checks
+them against the client's rows."""
 
 from __future__ import annotations
 
 import uuid
+
+from alphalab.tracking.mlflow_internals import session, tables
 
 
 def input_rows(store, experiment_id: str, children: list) -> dict[str, list[dict]]:
     """The rows MLflow's ``log_inputs`` writes for ``children`` (``RunRecord``s with their
     ``inputs``) on the SQL ``store``: each dataset once per experiment (by name and digest),
     and an input with its tags per run and dataset."""
-    from mlflow.store.tracking.dbmodels.models import SqlDataset
-
+    dataset_table = tables()["datasets"]
     wanted = {(i.dataset.name, i.dataset.digest): i.dataset for c in children for i in c.inputs}
     if not wanted:
         return {}
     experiment = int(experiment_id)
 
     def known() -> dict[tuple[str, str], str]:
-        with store.ManagedSessionMaker() as session:
+        with session(store) as reading:
             return {
                 (d.name, d.digest): d.dataset_uuid
-                for d in session.query(SqlDataset)
-                .filter(SqlDataset.experiment_id == experiment)
-                .filter(SqlDataset.digest.in_([digest for _, digest in wanted]))
+                for d in reading.query(dataset_table)
+                .filter(dataset_table.experiment_id == experiment)
+                .filter(dataset_table.digest.in_([digest for _, digest in wanted]))
             }
 
     found = known()
@@ -74,10 +75,9 @@ def input_rows(store, experiment_id: str, children: list) -> dict[str, list[dict
 def _insert_new(store, rows: list[dict]) -> None:
     """Insert datasets, skipping any another process inserted first (its unique key is the
     experiment, name and digest)."""
-    from mlflow.store.tracking.dbmodels.models import SqlDataset
-
-    with store.ManagedSessionMaker(read_only=False) as session:
-        dialect = session.bind.dialect.name
+    dataset_table = tables()["datasets"]
+    with session(store, write=True) as writing:
+        dialect = writing.bind.dialect.name
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
         elif dialect == "postgresql":
@@ -85,6 +85,6 @@ def _insert_new(store, rows: list[dict]) -> None:
         else:  # another SQL database: as MLflow's client would, one at a time
             from sqlalchemy import insert
 
-            session.execute(insert(SqlDataset), rows)
+            writing.execute(insert(dataset_table), rows)
             return
-        session.execute(insert(SqlDataset).on_conflict_do_nothing(), rows)
+        writing.execute(insert(dataset_table).on_conflict_do_nothing(), rows)

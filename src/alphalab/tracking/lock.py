@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
-import importlib.util
 import os
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -34,6 +31,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from alphalab.tracking.mlflow_internals import (
+    TEMPLATE_REVISIONS,
+    create_sql_store,
+    default_experiment_location,
+    mlflow_revisions,
+)
 
 LOCK_TIMEOUT = 300.0  # a first migration takes ~9 s here; several queued processes wait longer
 SQL_RETRIES = 5
@@ -85,24 +89,6 @@ def store_lock(uri: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
-
-
-@functools.cache
-def mlflow_revisions() -> tuple[frozenset[str], frozenset[str]]:
-    """(every schema revision this MLflow knows, its head revisions), read from its migration
-    scripts without importing mlflow."""
-    spec = importlib.util.find_spec("mlflow")
-    if spec is None or not spec.submodule_search_locations:
-        return frozenset(), frozenset()
-    versions = Path(spec.submodule_search_locations[0]) / "store" / "db_migrations" / "versions"
-    revisions, downs = set(), set()
-    for script in versions.glob("*.py"):
-        text = script.read_text()
-        if found := re.search(r"^revision\s*=\s*['\"]([0-9a-f]+)['\"]", text, re.M):
-            revisions.add(found.group(1))
-        if down := re.search(r"^down_revision\s*=\s*(.+)$", text, re.M):
-            downs.update(re.findall(r"['\"]([0-9a-f]+)['\"]", down.group(1)))
-    return frozenset(revisions), frozenset(revisions - downs)
 
 
 def sqlite_state(db: Path) -> tuple[str, str]:
@@ -164,17 +150,15 @@ def template_path() -> Path:
 
 def _migrate(db: Path, artifact_root: str) -> None:
     """Let MLflow create the store in the new file ``db``, running all its schema migrations."""
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-    uri = f"sqlite:///{db}"
-    store = SqlAlchemyStore(uri, artifact_root)
-    store.engine.dispose()
-    SqlAlchemyStore._engine_map.pop(uri, None)  # MLflow caches an engine per URI
+    create_sql_store(f"sqlite:///{db}", artifact_root)
 
 
 def _template() -> Path | None:
     """The template store, made the first time in a temporary file of the cache folder renamed
-    into place (so whole or absent); None where that folder is not writable."""
+    into place (so whole or absent); None where that folder is not writable, or where MLflow's
+    schema is not one whose Default experiment row ``_copied`` was checked against."""
+    if not mlflow_revisions()[1] <= TEMPLATE_REVISIONS:
+        return None
     made = None
     try:
         path = template_path()
@@ -199,17 +183,14 @@ def _template() -> Path | None:
 def _copied(template: Path, temporary: Path, db: Path) -> bool:
     """Copy ``template`` to ``temporary`` as MLflow would have created ``db``; False (nothing
     left) if the template cannot be read or holds more than MLflow's Default experiment."""
-    from mlflow.utils.time import get_current_time_millis
-    from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
-
-    location = append_to_uri_path(resolve_uri_if_local((db.parent / "artifacts").as_uri()), "0")
+    location = default_experiment_location(db.parent / "artifacts")
     try:
         os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))  # as SQLite
         shutil.copyfile(template, temporary)
         with contextlib.closing(sqlite3.connect(temporary)) as connection, connection:
             if connection.execute("SELECT experiment_id FROM experiments").fetchall() != [(0,)]:
                 raise sqlite3.DatabaseError(f"{template} holds experiments of its own")
-            now = get_current_time_millis()  # of its only row, the Default experiment
+            now = int(time.time() * 1000)  # of its only row, the Default experiment
             fix = "UPDATE experiments SET artifact_location=?, creation_time=?, last_update_time=?"
             connection.execute(fix, (location, now, now))
         return True

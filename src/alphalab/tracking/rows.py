@@ -40,17 +40,3 @@ def metric_rows(run_id: str, values, now: int) -> tuple[list[dict], list[dict]]:
 def param_row(run_id: str, key: str, value: Any) -> dict:
     """A ``params`` or ``tags`` row (the value as MLflow keeps it)."""
     return {"key": key, "value": to_param(value), "run_uuid": run_id}
-
-
-def sql_tables(models) -> list[type]:
-    """MLflow's SQL table classes the bulk writer fills."""
-    return [
-        models.SqlRun,
-        models.SqlTag,
-        models.SqlParam,
-        models.SqlMetric,
-        models.SqlLatestMetric,
-        models.SqlDataset,
-        models.SqlInput,
-        models.SqlInputTag,
-    ]

@@ -1,12 +1,14 @@
 """The one writer of training runs: one run or thousands, in as few writes as the store allows.
 
 Through MLflow's client a run costs three calls and tens of milliseconds; thousands of runs cost
-minutes. On a SQL store (SQLite, PostgreSQL) of the MLflow version alphalab pins, ``RunWriter``
-writes exactly the rows MLflow's own ``create_run``, ``log_batch`` and ``set_terminated`` write,
-for all runs at once: one transaction to open them RUNNING, one to close them. Elsewhere (a
-tracking server) it uses the client, from several threads (``tracking.unreachable``: a server
-that stops answering). Artifacts go straight into a local artifact folder, or are uploaded.
-``tests/test_children.py`` checks the rows against the client's, table by table.
+minutes. On a SQL store (SQLite, PostgreSQL) whose schema is one it was written for
+(``mlflow_internals.BULK_REVISIONS``), ``RunWriter`` writes exactly the rows MLflow's own
+``create_run``, ``log_batch`` and ``set_terminated`` write, for all runs at once: one transaction
+to open them RUNNING, one to close them. Anywhere else (a tracking server, another MLflow's
+schema) it writes the same records through the client, from several threads
+(``tracking.unreachable``: a server that stops answering). Artifacts go straight into a local
+artifact folder, or are uploaded. ``tests/test_writers.py`` writes every record both ways and
+compares what landed; ``tests/test_children.py`` compares the rows, table by table.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from alphalab.tracking import names
 from alphalab.tracking.files import write_files_beside
 from alphalab.tracking.inputs import input_rows
 from alphalab.tracking.kept import keep
-from alphalab.tracking.rows import metric_rows, param_row, sql_tables
+from alphalab.tracking.mlflow_internals import local_path, run_artifact_uri, session, tables
+from alphalab.tracking.rows import metric_rows, param_row
 from alphalab.tracking.store import KEY_CHARS, Tracker
 from alphalab.tracking.unreachable import each, is_unreachable, quiet_retries
 
-BULK_MLFLOW = "3.17."  # the MLflow whose tables the bulk path writes (rows checked by tests)
 THREADS = 4  # a tracking server answers several clients at once; SQLite would not
 CHUNK = 512  # runs whose metric rows are built and inserted at a time (memory stays flat)
 
@@ -63,14 +65,11 @@ class RunRecord:
         self.status, self.error, self.files = other.status, other.error, other.files
 
 
-def _sql_store(tracker: Tracker):
-    import mlflow
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-    store = tracker.client._tracking_client.store
-    if isinstance(store, SqlAlchemyStore) and mlflow.__version__.startswith(BULK_MLFLOW):
-        return store
-    return None
+def writer_line(tracker: Tracker) -> str:
+    """The one line a sweep or search says about how its runs are written, and why."""
+    store, why = tracker.writer()
+    how = "in bulk into the store's SQL tables" if store is not None else "through MLflow's client"
+    return f"alphalab: runs are written {how}: {why}"
 
 
 class RunWriter:
@@ -78,7 +77,7 @@ class RunWriter:
 
     def __init__(self, tracker: Tracker, parent_id: str | None = None):
         self.tracker, self.parent_id = tracker, parent_id
-        self.store = _sql_store(tracker)
+        self.store = tracker.writer()[0]
         if self.store is None:
             quiet_retries()
 
@@ -90,15 +89,14 @@ class RunWriter:
             each(uri, self._open_one, children[1:], THREADS)
             return
         from mlflow.entities import LifecycleStage, SourceType
-        from mlflow.utils.uri import append_to_uri_path
 
-        location = self.store.get_experiment(self.tracker.experiment_id).artifact_location
+        location = self.tracker.client.get_experiment(self.tracker.experiment_id).artifact_location
         now = int(time.time() * 1000)
         runs, tags, params = [], [], []
         default_tags = self.tracker.default_tags()
         for child in children:
             child.run_id, child.start_time = uuid.uuid4().hex, now
-            child.artifact_uri = append_to_uri_path(location, child.run_id, "artifacts")
+            child.artifact_uri = run_artifact_uri(location, child.run_id)
             child_tags = {**default_tags, **child.tags, names.RUN_NAME: child.name}
             if self.parent_id:
                 child_tags[names.PARENT] = self.parent_id
@@ -182,14 +180,14 @@ class RunWriter:
         now = int(time.time() * 1000)
         files = write_files_beside(children, self._write_files, self.artifact_folder)
         replace = any(child.logged for child in children)  # what was logged while running
-        with self.store.ManagedSessionMaker(read_only=False) as session:
+        with session(self.store, write=True) as transaction:
             for start in range(0, len(children), CHUNK):  # rows of a few runs at a time
                 metrics, latest = [], []
                 for child in children[start : start + CHUNK]:
                     rows, newest = metric_rows(child.run_id, child.unlogged(), now)
                     metrics += rows
                     latest += newest
-                self._put(session, {"metrics": metrics}, latest, replace)
+                self._put(transaction, {"metrics": metrics}, latest, replace)
         files.wait()
         tags, runs, names_ = [], [], []
         for child in children:  # their artifacts written: the status each ends with is known
@@ -234,28 +232,25 @@ class RunWriter:
 
     def artifact_folder(self, child: RunRecord) -> Path | None:
         """Where the run's artifacts can be written directly (a local artifact store)."""
-        from mlflow.utils.file_utils import local_file_uri_to_path
-
         if child.artifact_uri.startswith("file:"):
-            return Path(local_file_uri_to_path(child.artifact_uri))
+            return local_path(child.artifact_uri)
         return None
 
     # --- SQL ----------------------------------------------------------------------------------
-    def _insert(self, tables: dict[str, list[dict]], latest: list[dict] | None = None) -> None:
+    def _insert(self, rows_of: dict[str, list[dict]], latest: list[dict] | None = None) -> None:
         """Insert rows into MLflow's tables, in one transaction; ``latest``: rows of
         ``latest_metrics`` that replace any a run already has for that key."""
-        with self.store.ManagedSessionMaker(read_only=False) as session:
-            self._put(session, tables, latest, replace=True)
+        with session(self.store, write=True) as transaction:
+            self._put(transaction, rows_of, latest, replace=True)
 
-    def _put(self, session, tables: dict[str, list[dict]], latest, replace: bool) -> None:
+    def _put(self, session, rows_of: dict[str, list[dict]], latest, replace: bool) -> None:
         """Insert rows in ``session``; ``latest`` rows replace a run's for that key when
         ``replace`` (else they are its first)."""
-        from mlflow.store.tracking.dbmodels import models
         from sqlalchemy import bindparam, delete, insert
 
-        classes = {cls.__tablename__: cls for cls in sql_tables(models)}
+        classes = tables()
         if latest and replace:
-            table = models.SqlLatestMetric.__table__
+            table = classes["latest_metrics"].__table__
             replaced = delete(table).where(
                 table.c.run_uuid == bindparam("b_run"), table.c.key == bindparam("b_key")
             )
@@ -263,8 +258,8 @@ class RunWriter:
                 replaced, [{"b_run": row["run_uuid"], "b_key": row["key"]} for row in latest]
             )
         if latest:
-            tables = {**tables, "latest_metrics": latest}
-        for table, rows in tables.items():
+            rows_of = {**rows_of, "latest_metrics": latest}
+        for table, rows in rows_of.items():
             if not rows:
                 continue
             if session.bind.dialect.name == "sqlite":  # Core's per-row work costs more
@@ -278,10 +273,9 @@ class RunWriter:
 
     def _update(self, runs: list[dict], run_names: list[dict]) -> None:
         """End the runs (status, end time, final name) and rename their runName tags."""
-        from mlflow.store.tracking.dbmodels.models import SqlRun, SqlTag
         from sqlalchemy import bindparam, update
 
-        run, tag = SqlRun.__table__, SqlTag.__table__
+        run, tag = tables()["runs"].__table__, tables()["tags"].__table__
         ended = (
             update(run)
             .where(run.c.run_uuid == bindparam("b_run"))
@@ -294,7 +288,7 @@ class RunWriter:
             .where(tag.c.run_uuid == bindparam("b_run"), tag.c.key == names.RUN_NAME)
             .values(value=bindparam("b_value"))
         )
-        with self.store.ManagedSessionMaker(read_only=False) as session:
-            connection = session.connection()
+        with session(self.store, write=True) as transaction:
+            connection = transaction.connection()
             connection.execute(ended, runs)
             connection.execute(renamed, run_names)

@@ -15,6 +15,7 @@ from alphalab.config.paths import project_root
 from alphalab.config.spec import TrackingSpec
 from alphalab.tracking import names
 from alphalab.tracking.lock import lock_file, open_client, sqlite_path, store_lock
+from alphalab.tracking.mlflow_internals import bulk_store, metric_history_bulk, session, tables
 
 PARAM_BATCH = 100  # MLflow's limits per log_batch call
 METRIC_BATCH = 1000
@@ -75,6 +76,7 @@ class Tracker:
             # a SQL database: the project's folder, not MLflow's default ./mlruns of any cwd
             artifact_location = (project_root() / "mlruns" / "artifacts").as_uri()
         self.client = open_client(self.uri)  # creates or migrates the store one process at a time
+        self._writer: tuple[Any, str] | None = None
         self.experiment_name = experiment_name
         found = self.client.get_experiment_by_name(experiment_name)
         if found is not None:
@@ -95,6 +97,13 @@ class Tracker:
             if found is None:
                 raise
             return found.experiment_id
+
+    def writer(self) -> tuple[Any, str]:
+        """(MLflow's SQL store where alphalab may write and read its tables directly, else None
+        and the client is used; why), decided once per store and process."""
+        if self._writer is None:
+            self._writer = bulk_store(self.client, self.uri)
+        return self._writer
 
     # --- runs -----------------------------------------------------------------------------
     @staticmethod
@@ -175,35 +184,33 @@ class Tracker:
 
     def histories(self, run_ids: list[str], key: str) -> dict[str, dict[int, float]]:
         """``{run_id: {step: value}}`` of one metric for many runs: in a few queries where the
-        store can (SQL stores), else one call per run."""
-        bulk = getattr(self.client._tracking_client.store, "get_metric_history_bulk", None)
+        bulk writer may read the store's tables, else one call per run."""
+        store = self.writer()[0]
         out: dict[str, dict[int, float]] = {run_id: {} for run_id in run_ids}
-        if bulk is None:
+        if store is None:
             for run_id in run_ids:
                 for m in self.client.get_metric_history(run_id, key):
                     out[run_id][m.step] = m.value
             return out
         for start in range(0, len(run_ids), 500):
-            for found in bulk(run_ids[start : start + 500], key, max_results=None):
+            for found in metric_history_bulk(store, run_ids[start : start + 500], key):
                 out[found.run_id][found.step] = found.value
         return out
 
     def child_ids(self, parent_id: str) -> set[str] | None:
-        """The run ids of ``parent_id``'s children, in one query on a SQL store (None on others:
-        list them with ``children``)."""
-        from mlflow.store.tracking.dbmodels.models import SqlRun, SqlTag
-        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-        store = self.client._tracking_client.store
-        if not isinstance(store, SqlAlchemyStore):
+        """The run ids of ``parent_id``'s children, in one query where the bulk writer may read
+        the store's tables (None elsewhere: list them with ``children``)."""
+        store = self.writer()[0]
+        if store is None:
             return None
-        with store.ManagedSessionMaker() as session:
+        run, tag = tables()["runs"], tables()["tags"]
+        with session(store) as reading:
             found = (
-                session.query(SqlTag.run_uuid)
-                .join(SqlRun, SqlRun.run_uuid == SqlTag.run_uuid)
-                .filter(SqlTag.key == names.PARENT, SqlTag.value == parent_id)
-                .filter(SqlRun.experiment_id == int(self.experiment_id))
-                .filter(SqlRun.lifecycle_stage == "active")
+                reading.query(tag.run_uuid)
+                .join(run, run.run_uuid == tag.run_uuid)
+                .filter(tag.key == names.PARENT, tag.value == parent_id)
+                .filter(run.experiment_id == int(self.experiment_id))
+                .filter(run.lifecycle_stage == "active")
             )
             return {row[0] for row in found}
 
