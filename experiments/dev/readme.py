@@ -84,7 +84,14 @@ def console_excerpt(stdout: str, seconds: float, sweep: str = "+sweep=alpha") ->
     lines = [line for line in stdout.splitlines() if not line.startswith("MLflow: parent run")]
     progress = [i for i, line in enumerate(lines) if line.startswith("[")]
     start = lines.index(next(line for line in lines if line.startswith("=====")))
-    shown = lines[: progress[0]] + lines[progress[0] : progress[0] + 3] + ["..."]
+    head = lines[: progress[0]]
+    # the live lines of the first population only (the others print the same lines again)
+    live = [i for i, line in enumerate(head) if line.startswith("alphalab: population ")]
+    first = [i for i in live if head[i].startswith("alphalab: population 1 ")]
+    if len(first) < len(live):
+        cut = set(live) - set(first)
+        head = [line for i, line in enumerate(head) if i not in cut] + ["..."]
+    shown = head + lines[progress[0] : progress[0] + 3] + ["..."]
     shown += [lines[progress[-1]]] + lines[start:]
     shown = [line for line in shown if line.strip() or line == ""]
     while shown and not shown[-1].strip():

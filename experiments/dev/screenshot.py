@@ -64,7 +64,8 @@ def take(
     run = find_sweep(tracker, run_id)
     eid, rid, name = run.info.experiment_id, run.info.run_id, run.info.run_name
     bold = headline(run.data.tags.get(names.NOTE))
-    children = tracker.children(rid)
+    # the newest child: the UI lists runs newest first and pages them (a sweep has hundreds)
+    children = sorted(tracker.children(rid), key=lambda r: r.info.start_time, reverse=True)
     with tempfile.TemporaryDirectory(prefix="alphalab-screenshot-") as tmp:
         tmp = Path(tmp)
         with (
