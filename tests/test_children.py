@@ -10,6 +10,7 @@ import math
 import sqlite3
 from pathlib import Path
 
+from alphalab.tracking.mlflow_internals import dataset_entity
 from alphalab.tracking.runs import RunRecord, RunWriter
 from alphalab.tracking.store import Tracker
 from tests.conftest import store_uri
@@ -37,7 +38,7 @@ def inputs(digest: str) -> list:
 
     data = from_numpy(np.ones((4, 1), "float32"), targets=np.zeros((4, 2)), name="t", digest=digest)
     tags = [InputTag("mlflow.data.context", "training"), InputTag("alphalab.split", "random")]
-    return [DatasetInput(data._to_mlflow_entity(), tags)]
+    return [DatasetInput(dataset_entity(data), tags)]
 
 
 def make_children() -> list[RunRecord]:

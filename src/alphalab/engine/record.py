@@ -22,6 +22,7 @@ from alphalab.config.spec import Alpha, RunSpec, flatten
 from alphalab.engine.outcome import FitOutcome
 from alphalab.engine.provenance import provenance
 from alphalab.tracking import names
+from alphalab.tracking.mlflow_internals import dataset_entity
 from alphalab.tracking.runs import RunRecord
 
 
@@ -230,7 +231,7 @@ def dataset_inputs(spec: RunSpec, data) -> list:
         targets = np.concatenate(list(part.parts().values()), axis=-1)
         dataset = from_numpy(part.x, targets=targets, name=task.name, digest=part.digest())
         tags = [InputTag("mlflow.data.context", context), InputTag("alphalab.split", split)]
-        out.append(DatasetInput(dataset._to_mlflow_entity(), tags))
+        out.append(DatasetInput(dataset_entity(dataset), tags))
     return out
 
 
