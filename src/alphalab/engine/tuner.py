@@ -16,12 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import keras_tuner
-from keras_tuner.src.distribute import utils as dist_utils
-from keras_tuner.src.tuners.gridsearch import GridSearchOracle
+from keras_tuner.oracles import GridSearchOracle
 
 from alphalab.config import ConfigError
 from alphalab.config.paths import import_callable
 from alphalab.config.spec import SearchSpec
+from alphalab.engine.tuner_internals import hand_out_next, is_chief_oracle
 
 TrialStatus = keras_tuner.engine.trial.TrialStatus
 POLL = 1.0  # seconds between asks while the oracle waits for other workers' trials
@@ -49,7 +49,7 @@ class _HandsOutAhead(GridSearchOracle):
         """The next grid point, queued to produce its own successor at once."""
         response = super().populate_space(trial_id)
         if response["status"] == TrialStatus.RUNNING:
-            self._populate_next.append(trial_id)
+            hand_out_next(self, trial_id)
         return response
 
 
@@ -77,7 +77,7 @@ def batched(tuner_class: type) -> type:
         def search(self, train: Callable, population: int) -> None:
             """Ask for up to ``population`` trials, hand them to ``train`` (which reports their
             epochs and ends them), until the oracle stops; a chief serves the oracle instead."""
-            if dist_utils.is_chief_oracle():
+            if is_chief_oracle():
                 super().search()
                 return
             self.save()  # a search killed during its first population can be continued

@@ -5,7 +5,6 @@ that alpha is the only difference between the two approaches."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import keras
 from keras import ops
@@ -16,6 +15,7 @@ from alphalab.config.names import Approach, learns
 from alphalab.config.paths import import_callable
 from alphalab.config.spec import Alpha, FormulaSpec, ModelSpec
 from alphalab.layers import ComplexAlpha, ComplexGain, StackParts
+from alphalab.model.keras_internals import flattened_layers, fresh_names
 
 ALPHA_LAYER = "alpha"
 HEAD_LAYER = "head"
@@ -105,24 +105,6 @@ def build(
     return model, layer
 
 
-@contextmanager
-def fresh_names() -> Iterator[None]:
-    """Keras's automatic names start again inside (``dense``, not ``dense_7``): a run's weights
-    keep the names a fresh process would give them, however many models this one built before."""
-    try:
-        from keras.src.backend.common import global_state
-        from keras.src.utils.naming import reset_uids
-    except ImportError:  # a Keras without them: names as Keras gives them
-        yield
-        return
-    saved = global_state.get_global_attribute("object_name_uids")
-    reset_uids()
-    try:
-        yield
-    finally:
-        global_state.set_global_attribute("object_name_uids", saved)
-
-
 def check_built(model, layer, spec: ModelSpec, has_imag: bool, input_shape: tuple) -> None:
     """A user's model must be a keras.Model that uses the given alpha layer and whose outputs
     the data has targets for."""
@@ -200,9 +182,9 @@ def _columns(input_shape: tuple[int, ...]) -> str:
 
 def all_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
     """Every layer of a model, inside nested models and custom layers too."""
-    flatten = getattr(model, "_flatten_layers", None)  # Keras's own complete walk
-    if flatten is not None:
-        yield from flatten(include_self=False, recursive=True)
+    flattened = flattened_layers(model)
+    if flattened is not None:
+        yield from flattened
         return
     for layer in model.layers:
         yield layer

@@ -24,23 +24,11 @@ from alphalab.config.spec import RunSpec
 from alphalab.engine.record import config_yaml
 from alphalab.model.build import ALPHA_LAYER, build
 from alphalab.model.compile import compile_for_training
+from alphalab.model.keras_internals import slot_lists
 from alphalab.tracking import names
 
 _ALPHA_CLASSES = ("Lambda", "ComplexAlpha")
 _MARK = 1000.0  # variable i of a template is filled with _MARK + i to find its dataset
-
-
-def slot_lists(optimizer) -> dict[str, list]:
-    """The optimizer's per-variable slots (Adam's ``_momentums``, ``_velocities``, ...): its
-    list attributes aligned with the variables it trains. Keras keeps no public map of them."""
-    trained = list(getattr(optimizer, "_trainable_variables", None) or [])
-    found = {}
-    for attribute, value in vars(optimizer).items():
-        if attribute in ("_variables", "_trainable_variables") or not isinstance(value, list):
-            continue
-        if trained and len(value) == len(trained) and all(hasattr(v, "assign") for v in value):
-            found[attribute] = value
-    return found
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from alphalab.config.spec import PruneSpec, RunSpec
 from alphalab.engine.fit import nothing_to_train_is_fine, pipelines
 from alphalab.engine.interrupt import interruptible
 from alphalab.engine.outcome import FitOutcome, nonfinite
-from alphalab.engine.population.export import Layout, slot_lists
+from alphalab.engine.population.export import Layout
 from alphalab.engine.population.prune import rank
 from alphalab.engine.population.score import score_test
 from alphalab.model.build import ALPHA_LAYER, HEAD_LAYER, alpha_of
+from alphalab.model.keras_internals import slot_lists, variable_index
 from alphalab.tracking import names
 
 
@@ -91,7 +92,7 @@ class Members:
                     state.append(value(own[slot.name], None))
                     continue
                 variable, row = located[position[layout.trained_path[slot.index]]]
-                index = optimizer._get_variable_index(variable)
+                index = variable_index(optimizer, variable)
                 state.append(value(slots[slot.attribute][index], row))
             out[k] = (weights, state)
         return out
@@ -130,7 +131,7 @@ class Members:
                     changes.put(own[slot.name], None, value, slot.name)
                     continue
                 variable, row = located[position[layout.trained_path[slot.index]]]
-                index = optimizer._get_variable_index(variable)
+                index = variable_index(optimizer, variable)
                 changes.put(slots[slot.attribute][index], row, value, slot.name)
         changes.assign()
 
