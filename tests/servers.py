@@ -326,3 +326,73 @@ def job_steps(conf: Path) -> list[int]:
         except OSError:
             continue
     return found
+
+
+class RefusingProxy:
+    """An HTTP proxy on 127.0.0.1 in front of a real tracking server that, while ``refuse`` is
+    set to ``(status, body)``, answers every write (POST or PUT) with that status and body, as a
+    server that rejects writes does (a full disk, a quota, a broken backend); everything else,
+    and every request while ``refuse`` is None, goes to the server unchanged."""
+
+    def __init__(self, target: str) -> None:
+        import http.server
+        import threading
+        import urllib.parse
+
+        self.target = urllib.parse.urlsplit(target)
+        self.refuse: tuple[int, str] | None = None
+        self.refused = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if proxy.refuse is not None and self.command in ("POST", "PUT"):
+                    proxy.refused += 1
+                    status, text = proxy.refuse
+                    self._answer(status, text.encode(), "application/json")
+                    return
+                import http.client
+
+                upstream = http.client.HTTPConnection(
+                    proxy.target.hostname, proxy.target.port, timeout=60
+                )
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                kind = answer.getheader("Content-Type", "application/octet-stream")
+                self._answer(answer.status, data, kind)
+                upstream.close()
+
+            def _answer(self, status: int, data: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> RefusingProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ONE_SPLIT, ROOT, all_runs, finished_once, grid_of, split
-from tests.servers import finish, in_session, postgres_cluster, restartable_server
+from tests.servers import (
+    RefusingProxy,
+    finish,
+    in_session,
+    postgres_cluster,
+    restartable_server,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -141,4 +147,51 @@ def test_a_server_down_for_longer_than_the_retries_stops_the_sweep_in_one_line(s
     assert resumed.returncode == 0, output[-4000:]
     assert "resuming sweep 'down'" in output
     finished_once(server.url, JOBS, "down", experiment)
+    assert not [r for r in all_runs(server.url, experiment) if r.info.status == "RUNNING"]
+
+
+BAD_REQUEST = '{"error_code": "BAD_REQUEST", "message": "the backend store is read-only"}'
+
+
+@pytest.mark.needs("postgresql")
+@pytest.mark.parametrize(
+    "status, body, said",
+    [
+        (400, BAD_REQUEST, "HTTP 400 BAD_REQUEST: the backend store is read-only"),
+        (503, "Service Unavailable", "HTTP 503"),  # retried by MLflow, then refused
+    ],
+)
+def test_a_server_that_refuses_writes_stops_the_sweep_in_one_line_and_the_rerun_finishes_it(
+    server, tmp_path, status, body, said
+):
+    """A server that answers writes with an HTTP error (4xx at once, 5xx past MLflow's
+    retries): exit 1, one line saying what it answered and how to resume, no traceback; once
+    it accepts writes again, the same command finishes every job exactly once, no run left
+    RUNNING."""
+    experiment, log = tmp_path.name, tmp_path / "sweep.log"
+    short = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+    with RefusingProxy(server.url) as proxy:
+        name = f"refused-{status}"
+        command = sweep_command(tmp_path, name, proxy.url, "+debug=fast", "train.epochs=30")
+        with in_session(command, log, ROOT, **short) as process:
+            wait_for(log, process, "epoch 1/30")
+            proxy.refuse = (status, body)
+            output = finish(process, log, 120)
+        assert process.returncode == 1, output[-4000:]
+        assert proxy.refused > 0
+        no_traceback(output)
+        errors = [x for x in output.splitlines() if x.startswith("alphalab: error:")]
+        assert errors == [
+            f"alphalab: error: the tracking server {proxy.url} (tracking.uri) refused a write "
+            f"({said}); once it accepts writes, resume with the same command plus "
+            f"sweep.name={name}"
+        ], output[-4000:]
+
+        proxy.refuse = None
+        again = tmp_path / "again.log"
+        with in_session(command, again, ROOT) as resumed:
+            output = finish(resumed, again, TIMEOUT)
+        assert resumed.returncode == 0, output[-4000:]
+        assert f"resuming sweep '{name}'" in output
+    finished_once(server.url, JOBS, name, experiment)
     assert not [r for r in all_runs(server.url, experiment) if r.info.status == "RUNNING"]

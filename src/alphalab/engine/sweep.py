@@ -94,8 +94,7 @@ class SweepSession:
             self.parent.close(Status.FINISHED)
         except BaseException as exc:
             if is_unreachable(exc):  # the server is gone: one line, exit 1, resume later
-                unreachable = exc if isinstance(exc, TrackingUnreachable) else None
-                unreachable = unreachable or TrackingUnreachable(tracker.uri)
+                unreachable = TrackingUnreachable.of(tracker.uri, exc)
                 unreachable.report(self.resume_hint)
                 self._close_quickly()
                 raise unreachable from exc

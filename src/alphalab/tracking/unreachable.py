@@ -1,5 +1,6 @@
 """A tracking server that stops answering while a sweep writes to it (restarted, crashed, the
-network gone): bounded retries, then one line and a clean stop.
+network gone), or that answers a write with an HTTP error (4xx, or 5xx past the retries):
+bounded retries, then one line and a clean stop.
 
 MLflow's HTTP client retries a refused or broken connection by itself, by default 7 times with
 a backoff factor of 2 (about 4 minutes per call, then an ``MlflowException`` and, from the
@@ -7,13 +8,16 @@ sweep, a traceback). alphalab's commands lower the default to 5 retries (0, 4, 8
 apart: about 60 s, long enough for a server restart), replace urllib3's warning per retry with
 one line, and turn a call that still fails into ``TrackingUnreachable``: the command exits 1 with
 one line naming the server and how to resume. A user's own ``MLFLOW_HTTP_REQUEST_*`` settings
-win.
+win. A write the server refuses (an HTTP error status: MLflow retries 408, 429 and 5xx, not 4xx)
+stops the command the same way, its line saying what the server answered: a sweep cannot record
+what its store rejects, and the same command resumes once the server accepts writes again.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -91,20 +95,53 @@ def _pool_address() -> str:
     return ""
 
 
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and what it was raised from, innermost last."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
 def is_unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` (or what it was raised from) says an HTTP store could not be reached
-    even after MLflow's retries: a refused or broken connection, a timeout, retries used up."""
+    even after MLflow's retries (a refused or broken connection, a timeout, retries used up),
+    or that it refused a write (``refusal``)."""
     if isinstance(exc, TrackingUnreachable):
         return True
     from requests.exceptions import ConnectionError, RetryError, Timeout
 
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, (ConnectionError, RetryError, Timeout)):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+    if any(isinstance(e, (ConnectionError, RetryError, Timeout)) for e in _chain(exc)):
+        return True
+    return refusal(exc) is not None
+
+
+_ERROR_STATUS = re.compile(r"too many (\d{3}) error responses|failed with error code (\d{3})")
+
+
+def refusal(exc: BaseException) -> str | None:
+    """What the tracking server answered when it refused a call (``HTTP 400: <its message>``;
+    a 5xx past MLflow's retries: ``HTTP 503``), or None when ``exc`` is no such answer."""
+    from mlflow.exceptions import MlflowException, RestException
+
+    for error in _chain(exc):
+        text = str(error)
+        if isinstance(error, RestException):
+            status, code = error.get_http_status_code(), error.error_code
+            message = error.message.removeprefix(f"{code}: ")  # MLflow puts the code first
+            return f"HTTP {status} {code}: {_first_line(message)}"
+        found = _ERROR_STATUS.search(text)
+        if found and isinstance(error, (MlflowException, OSError)):
+            status = found.group(1) or found.group(2)
+            body = text.partition("Response body: ")[2].strip("' ")
+            return f"HTTP {status}" + (f": {_first_line(body)}" if body else "")
+    return None
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 class TrackingUnreachable(SystemExit):
@@ -113,15 +150,25 @@ class TrackingUnreachable(SystemExit):
     failed is recorded FAILED and the sweep goes on; a store that does not answer cannot be
     written to at all)."""
 
-    def __init__(self, uri: str, resume: str = ""):
+    def __init__(self, uri: str, resume: str = "", answered: str | None = None):
         super().__init__(1)
-        self.uri, self.resume = uri, resume
+        self.uri, self.resume, self.answered = uri, resume, answered
         self.reported = False
+
+    @classmethod
+    def of(cls, uri: str, exc: BaseException) -> TrackingUnreachable:
+        """The stop for ``exc`` (``is_unreachable``), saying what the server answered, if it
+        did."""
+        if isinstance(exc, TrackingUnreachable):
+            return exc
+        found = cls(uri, answered=refusal(exc))
+        found.__cause__ = exc
+        return found
 
     def __reduce__(self):
         """As it comes back from a worker process (joblib's): that process printed its line,
         and the launching one knows the store is down (no second line at its exit)."""
-        return (_revived, (self.uri, self.resume, self.reported))
+        return (_revived, (self.uri, self.resume, self.reported, self.answered))
 
     def report(self, resume: str = "") -> None:
         """Print the line (once), with how to resume where the caller knows it."""
@@ -135,15 +182,18 @@ class TrackingUnreachable(SystemExit):
         """The one line the command prints."""
         from alphalab.tracking.precheck import redact
 
-        text = (
-            f"the tracking server {redact(self.uri)} (tracking.uri) did not answer for "
-            f"{retry_seconds():.0f} s"
-        )
+        server = f"the tracking server {redact(self.uri)} (tracking.uri)"
+        if self.answered is not None:
+            text = f"{server} refused a write ({self.answered})"
+            return text + (f"; once it accepts writes, {self.resume}" if self.resume else "")
+        text = f"{server} did not answer for {retry_seconds():.0f} s"
         return text + (f"; start it again, then {self.resume}" if self.resume else "")
 
 
-def _revived(uri: str, resume: str, reported: bool) -> TrackingUnreachable:
-    stop = TrackingUnreachable(uri, resume)
+def _revived(
+    uri: str, resume: str, reported: bool, answered: str | None = None
+) -> TrackingUnreachable:
+    stop = TrackingUnreachable(uri, resume, answered)
     if reported:
         stop.reported = True
         _DOWN.add(uri)
@@ -157,17 +207,23 @@ def each(uri: str, call: Callable, items: list, threads: int) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     down = threading.Event()
+    first: list[TrackingUnreachable] = []  # what the first failed call met, for every call
+    lock = threading.Lock()
 
     def guarded(item):
         if down.is_set():
-            raise TrackingUnreachable(uri)
+            raise first[0]
         try:
             return call(item)
         except Exception as exc:
             if not is_unreachable(exc):
                 raise
-            down.set()
-            raise TrackingUnreachable(uri) from exc
+            stop = TrackingUnreachable.of(uri, exc)
+            with lock:
+                if not first:
+                    first.append(stop)
+                down.set()
+            raise first[0] from exc
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(guarded, items))
