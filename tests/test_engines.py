@@ -134,10 +134,13 @@ def test_reproduce_reruns_a_logged_run_and_says_whether_it_matches(server, serve
     assert "final_val_loss 1.2345 then" in differs.report()
 
 
-def population_sweep(folder: Path, uri: str, name: str, *args: str, **env) -> dict[str, object]:
+def population_sweep(
+    folder: Path, uri: str, name: str, *args: str, given: str | None = None, **env
+) -> dict[str, object]:
     """A FAST+GRID sweep through the population launcher (``args`` say where its populations
-    train); its children by job key, each checked recorded whole: per-epoch metrics, files."""
-    args = (*FAST, *GRID, *args, f"tracking.uri={uri}", f"sweep.name={name}")
+    train; ``given``: the tracking.uri as typed, if not ``uri``); its children by job key, each
+    checked recorded whole: per-epoch metrics, files."""
+    args = (*FAST, *GRID, *args, f"tracking.uri={given or uri}", f"sweep.name={name}")
     args += (f"tracking.artifact_location={folder / 'artifacts'}",)
     output = sweep_in(folder, name, *args, **env)
     assert "launcher population" in output and "[  4/4]" in output, output[-2000:]
@@ -334,8 +337,16 @@ def test_populations_train_as_slurm_array_tasks_and_record_as_the_local_engine(
         "+hydra.launcher.submitit.cpus_per_task=1",
     ]
     uri = store_uri(tmp_path)  # one SQLite file: the node shares this machine's disk
+    # typed relative to the folder the command starts in, as MLflow's docs write it: the
+    # array tasks must write to the same file, whatever folder SLURM starts them in
+    relative = f"sqlite:///{os.path.relpath(tmp_path / 'mlflow.db', ROOT)}"
     children = population_sweep(
-        tmp_path, uri, "population-slurm", *engine, SLURM_CONF=slurm["SLURM_CONF"]
+        tmp_path,
+        uri,
+        "population-slurm",
+        *engine,
+        given=relative,
+        SLURM_CONF=slurm["SLURM_CONF"],
     )
     assert wait_for_empty_queue(slurm, timeout=30)
     assert {c.data.tags["alphalab.population"] for c in children.values()} == {"2"}
