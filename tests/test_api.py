@@ -134,7 +134,9 @@ def test_in_memory_data_and_a_formula_function(tmp_path):
 
 def test_bad_input_is_one_error_and_no_run(tmp_path, capsys):
     uri = store_uri(tmp_path)
-    with pytest.raises(alphalab.SweepError, match=r"^train.epoch: no such config key"):
+    with pytest.raises(
+        alphalab.SweepError, match=r"^train.epoch: no such key; did you mean train.epochs\?$"
+    ):
         alphalab.sweep({"train.epoch": 3}, tracking_uri=uri)
     with pytest.raises(alphalab.SweepError, match="cannot be found again by name"):
         alphalab.sweep(FAST, formula=lambda x, a, b: (x, x), tracking_uri=uri)

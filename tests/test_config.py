@@ -64,7 +64,7 @@ BAD_NAMES = [
     (["approach=magic"], "approach", "unknown option 'magic'"),
     (["formula=nope"], "formula", "unknown option 'nope'"),
     (["task=nope"], "task", "unknown option 'nope'"),
-    (["alpha.reel=1"], "alpha.reel", "no such config key"),
+    (["alpha.reel=1"], "alpha.reel", "no such key; did you mean alpha.real?"),
     (["+search=nope"], "search", "unknown option 'nope'"),
 ]
 # Bad values and files: alphalab's own check rejects them.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -13,6 +16,19 @@ from alphalab.config.paths import examples_dir, project_root
 from alphalab.config.spec import Alpha
 
 _ABSENT = object()
+_READS: ContextVar[set[str] | None] = ContextVar("alphalab_reads", default=None)
+
+
+@contextmanager
+def recording_reads() -> Iterator[set[str]]:
+    """Collect every key a Reader reads inside the block: the keys the typed spec depends on
+    (``alphalab.config.keys`` and its test compare them with the keys present in ``conf/``)."""
+    reads: set[str] = set()
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
 
 
 def register_resolvers() -> None:
@@ -31,6 +47,9 @@ class Reader:
 
     def get(self, key: str) -> Any:
         """The value at ``key`` (resolved, as plain data); an error if it is missing."""
+        reads = _READS.get()
+        if reads is not None:
+            reads.add(key)
         try:
             value = OmegaConf.select(self.cfg, key, default=_ABSENT, throw_on_missing=True)
         except MissingMandatoryValue:

@@ -2,7 +2,9 @@
 
 ``preflight`` composes the config the way Hydra will (every value of every swept key) and checks
 it with ``alphalab.config``, without importing tensorflow or mlflow, so that bad input costs well
-under a second and ends with one line and exit code 2, before any run is created.
+under a second and ends with one line and exit code 2, before any run is created. Every
+override's key must be one that alphalab reads (``alphalab.config.keys``: a key nothing reads
+would silently run another experiment than the one typed).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from alphalab.config.parse import run_spec, sweep_spec, tracking_spec
 from alphalab.config.parse_search import search_spec
 from alphalab.config.reader import Reader, register_resolvers
 from alphalab.config.spec import RunSpec
+from alphalab.entry.override_keys import check_added_keys, unknown_key_line
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -81,8 +84,7 @@ def hydra_error_line(exc: BaseException) -> str:
         return f"{group}: unknown option '{option}'{available}"
     override = re.search(r"Could not override '([^']+)'", text)
     if override and ("not in struct" in text or "To append to your config" in text):
-        key = override.group(1)
-        return f"{key}: no such config key (add a new key with +{key}=...)"
+        return f"{override.group(1)}: no such config key"
     if "Could not append to config" in text or "Could not override" in text:
         return " ".join(line.strip() for line in text.splitlines()[:2] if line.strip())
     return next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
@@ -129,17 +131,29 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig |
     except HydraException as exc:
         raise ConfigError(hydra_error_line(exc)) from None
 
-    def composed(choice: dict[str, str]) -> DictConfig:
-        chosen = fixed + [f"{key}={value}" for key, value in choice.items()]
+    def composed_as(chosen: list[str]) -> DictConfig:
         try:
             return compose(config_name, overrides=chosen, return_hydra_config=True)
         except (HydraException, OmegaConfBaseException) as exc:
-            raise ConfigError(hydra_error_line(exc)) from None
+            line = unknown_key_line(str(exc), chosen, compose_plain, str(conf_dir), config_name)
+            raise ConfigError(line or hydra_error_line(exc)) from None
         except ValueError:  # "Config group override must be a string or a list"
             line = group_value_line(chosen, conf_dir)
             if line is None:
                 raise
             raise ConfigError(line) from None
+        except OSError as exc:  # Hydra looks for a config group named like each key
+            key = max((o.partition("=")[0] for o in chosen), key=len)
+            raise ConfigError(f"{key}: not a key Hydra can read ({exc.strerror})") from None
+
+    def compose_plain(chosen: list[str]) -> DictConfig:
+        try:
+            return compose(config_name, overrides=chosen, return_hydra_config=True)
+        except (HydraException, OmegaConfBaseException, ValueError, OSError) as exc:
+            raise ConfigError(hydra_error_line(exc)) from None
+
+    def composed(choice: dict[str, str]) -> DictConfig:
+        return composed_as(fixed + [f"{key}={value}" for key, value in choice.items()])
 
     def is_group(key: str) -> bool:
         return "/" in key or (conf_dir / key.lstrip("+~")).is_dir()
@@ -159,6 +173,8 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig |
                 if key not in sweeps:
                     first[key] = str(value)
             cfg = composed(first)
+        chosen = fixed + [f"{key}={value}" for key, value in first.items()]
+        check_added_keys(chosen, cfg, compose_plain, str(conf_dir), config_name)
         check(cfg)
         for key, values in sweeps.items():
             for text, value in values[1:]:
@@ -171,7 +187,8 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig |
                 check(variant)
         mode = OmegaConf.select(cfg, "hydra.mode")
         multirun = any(arg in _MULTIRUN_FLAGS for arg in argv) or bool(sweeps)
-        if multirun or getattr(mode, "name", mode) == "MULTIRUN":
+        multirun = multirun or getattr(mode, "name", mode) == "MULTIRUN"
+        if multirun:
             sweep_spec(cfg)  # the sweep's own section: checked again before its parent opens
     return cfg
 
