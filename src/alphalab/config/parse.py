@@ -216,12 +216,8 @@ def run_spec(cfg: DictConfig) -> RunSpec:
     r = Reader(cfg)
     task = task_spec(r)
     if r.get("formula.name") == names.FORMULA_OF_TASK:
-        kwargs = r.mapping("formula.kwargs")
-        if kwargs:  # they would be ignored: the task's formula has its own
-            raise ConfigError(
-                f"formula.kwargs: formula=task uses the task's own formula and its arguments "
-                f"(task.formula.kwargs), got {kwargs}"
-            )
+        if r.mapping("formula.kwargs"):  # ignored: the task's formula has task.formula.kwargs
+            raise ConfigError("formula.kwargs: formula=task takes task.formula.kwargs instead")
         if task.formula is None:
             raise ConfigError(
                 f"formula: the {task.kind} task has no formula of its own; choose one, e.g. "
