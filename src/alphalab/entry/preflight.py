@@ -16,6 +16,8 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from alphalab.config import ConfigError
+from alphalab.config.folders import check_output_folders
+from alphalab.config.limits import check_limits
 from alphalab.config.names import PLAIN_LOSSES
 from alphalab.config.overrides import group_value_line, override_error_line
 from alphalab.config.parse import run_spec, sweep_spec, tracking_spec
@@ -190,12 +192,14 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig |
         multirun = multirun or getattr(mode, "name", mode) == "MULTIRUN"
         if multirun:
             sweep_spec(cfg)  # the sweep's own section: checked again before its parent opens
+        check_output_folders(cfg, multirun)
     return cfg
 
 
 def check(cfg: DictConfig) -> None:
     """Everything a job of this config will check before training."""
     spec = run_spec(cfg)
+    check_limits(spec)
     if spec.model.builder or spec.task.kind == "loader" or spec.train.loss not in PLAIN_LOSSES:
         check_model_and_data(spec)
     elif spec.task.kind == "file":
