@@ -74,7 +74,7 @@ def bulk_store(client, uri: str) -> tuple[Any, str]:
 
     store = client._tracking_client.store
     if not isinstance(store, SqlAlchemyStore):
-        return None, f"the store ({type(store).__name__}) is not an MLflow SQL database"
+        return None, f"the store is not a SQL database ({type(store).__name__})"
     if os.environ.get(CLIENT_WRITER, "") not in ("", "0"):
         return None, f"{CLIENT_WRITER} is set"
     revision = schema_revision(uri)

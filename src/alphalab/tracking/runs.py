@@ -243,8 +243,8 @@ class RunWriter:
         with session(self.store, write=True) as transaction:
             self._put(transaction, rows_of, latest, replace=True)
 
-    def _put(self, session, rows_of: dict[str, list[dict]], latest, replace: bool) -> None:
-        """Insert rows in ``session``; ``latest`` rows replace a run's for that key when
+    def _put(self, transaction, rows_of: dict[str, list[dict]], latest, replace: bool) -> None:
+        """Insert rows in ``transaction``; ``latest`` rows replace a run's for that key when
         ``replace`` (else they are its first)."""
         from sqlalchemy import bindparam, delete, insert
 
@@ -254,7 +254,7 @@ class RunWriter:
             replaced = delete(table).where(
                 table.c.run_uuid == bindparam("b_run"), table.c.key == bindparam("b_key")
             )
-            session.connection().execute(
+            transaction.connection().execute(
                 replaced, [{"b_run": row["run_uuid"], "b_key": row["key"]} for row in latest]
             )
         if latest:
@@ -262,14 +262,14 @@ class RunWriter:
         for table, rows in rows_of.items():
             if not rows:
                 continue
-            if session.bind.dialect.name == "sqlite":  # Core's per-row work costs more
+            if transaction.bind.dialect.name == "sqlite":  # Core's per-row work costs more
                 columns = list(rows[0])
                 marks = ", ".join("?" * len(columns))
                 sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
                 values = [tuple(row[c] for c in columns) for row in rows]
-                session.connection().exec_driver_sql(sql, values)
+                transaction.connection().exec_driver_sql(sql, values)
             else:
-                session.execute(insert(classes[table]), rows)
+                transaction.execute(insert(classes[table]), rows)
 
     def _update(self, runs: list[dict], run_names: list[dict]) -> None:
         """End the runs (status, end time, final name) and rename their runName tags."""
