@@ -115,6 +115,10 @@ NOT_READ = [
     # read once added: the "+" hint is offered only here
     (["model.kwargs.units=4"], "model.kwargs.units: not in this config yet; add it with +model"),
     (["+search=random", "search.tuner.seed=3"], "search.tuner.seed: not in this config yet;"),
+    # present, but read only with another value of another key
+    (["+model.kwargs.units=4"], "model.kwargs.units: read only with model.builder"),
+    (["+formula.kwargs.f=tanh"], "formula.kwargs.f: read only with a formula other than"),
+    (["+task.formula.kwargs.a=1"], "task.formula.kwargs.a: formula 'oscillation' takes no"),
 ]
 
 
@@ -129,7 +133,6 @@ def test_a_key_nothing_reads_is_one_line_naming_it(argv, line):
 
 
 READ = [
-    (["+model.kwargs.units=4"], "model.kwargs.units", 4),
     (["+search=random", "+search.tuner.seed=3"], "search.tuner.seed", 3),
     (["hydra/launcher=population", "+hydra.launcher.ray.init.num_cpus=2"], None, None),
     (["+sweep=alpha", "+hydra.launcher.ray.init.num_cpus=2"], None, None),

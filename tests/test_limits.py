@@ -61,15 +61,16 @@ def test_names_and_params_past_mlflow_s_limits_are_one_line():
     assert line.startswith(f"sweep.name: 251 characters, over MLflow's limit of {RUN_NAME_CHARS}")
     line = decided(["+search=random", f"search.name={'s' * 300}"])
     assert line.startswith("search.name: 300 characters") and "a run name" in line
-    assert decided([f"+model.kwargs.units={'v' * value}"]) is None
-    line = decided([f"+model.kwargs.units={'v' * (value + 1)}"])
+    search = ["+search=random"]  # the tuner's arguments: the user's own keys and values
+    assert decided([*search, f"+search.tuner.units={'v' * value}"]) is None
+    line = decided([*search, f"+search.tuner.units={'v' * (value + 1)}"])
     assert line == (
-        f"model.kwargs.units: {value + 1} characters, over MLflow's limit of {value} for a "
+        f"search.tuner.units: {value + 1} characters, over MLflow's limit of {value} for a "
         "param value"
     )
-    key = "k" * 240  # model.kwargs.<240>: 253 characters, past the 250 of a param key
-    line = decided([f"+model.kwargs.{key}=1"])
-    assert line.startswith(f"model.kwargs.{key}: a key of 253 characters, over MLflow's limit")
+    key = "k" * 241  # search.tuner.<241>: 254 characters, past the 250 of a param key
+    line = decided([*search, f"+search.tuner.{key}=1"])
+    assert line.startswith(f"search.tuner.{key}: a key of 254 characters, over MLflow's limit")
 
 
 def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path):

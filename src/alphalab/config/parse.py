@@ -5,19 +5,16 @@ Nothing here imports tensorflow, keras or mlflow: rejecting bad input must stay 
 
 from __future__ import annotations
 
-import stat
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from alphalab.config import ConfigError, names
-from alphalab.config.paths import import_callable
+from alphalab.config.parse_user import data_path, dotted_path, formula_spec
 from alphalab.config.reader import Reader
 from alphalab.config.spec import (
     Alpha,
-    FormulaSpec,
     ModelSpec,
     PruneSpec,
     RunSpec,
@@ -26,68 +23,6 @@ from alphalab.config.spec import (
     TrackingSpec,
     TrainSpec,
 )
-
-
-def formula_spec(r: Reader, key: str = "formula") -> FormulaSpec:
-    """Check a formula node (``name`` and ``kwargs``); import a user's dotted path to prove it."""
-    name = r.get(f"{key}.name")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{key}.name: expected a formula name or a dotted path, got {name!r}")
-    kwargs = r.mapping(f"{key}.kwargs")
-    if name in names.FORMULAS:
-        if name == "scaled":
-            for basis, chosen in kwargs.items():
-                if basis not in ("f", "g") or chosen not in names.BASIS_FUNCTIONS:
-                    raise ConfigError(
-                        f"{key}.kwargs.{basis}: unknown {chosen!r} "
-                        f"(f and g choose one of: {', '.join(names.BASIS_FUNCTIONS)})"
-                    )
-        elif kwargs:
-            raise ConfigError(f"{key}.kwargs: formula '{name}' takes no arguments, got {kwargs}")
-        return FormulaSpec(name, kwargs)
-    if "." not in name:
-        raise ConfigError(
-            f"{key}.name: unknown formula {name!r} (built-ins: {', '.join(names.FORMULAS)}; "
-            "or give a dotted path to your own function)"
-        )
-    try:
-        import_callable(name)
-    except ValueError as exc:
-        raise ConfigError(f"{key}.name: {exc}") from None
-    return FormulaSpec(name, kwargs)
-
-
-def data_path(r: Reader, key: str) -> Path:
-    """The user's data file: absolute, existing, with a suffix alphalab reads."""
-    raw = r.get(key)
-    if not raw:
-        raise ConfigError(f"{key}: is required for the file task (add {key}=FILE)")
-    path = Path(str(raw)).expanduser()
-    if not path.is_absolute():
-        path = Path.cwd() / path
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise ConfigError(f"{key}: file not found: {path}") from None
-    except OSError as exc:  # a name too long, a folder on the way that is a file, ...
-        raise ConfigError(f"{key}: cannot read {path} ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(mode):  # a folder, /dev/null, a pipe (reading one would wait forever)
-        raise ConfigError(f"{key}: not a regular file: {path}")
-    if path.suffix.lower() not in names.DATA_SUFFIXES:
-        raise ConfigError(f"{key}: {path.name}: expected a .csv or .npz file")
-    return path
-
-
-def dotted_path(r: Reader, key: str, what: str) -> str:
-    """A dotted path to the user's function, imported to prove it resolves."""
-    path = r.get(key)
-    if not isinstance(path, str) or "." not in path:
-        raise ConfigError(f"{key}: expected a dotted path to {what} (package.module.name)")
-    try:
-        import_callable(path)
-    except ValueError as exc:
-        raise ConfigError(f"{key}: {exc}") from None
-    return path
 
 
 def task_spec(r: Reader) -> TaskSpec:
@@ -170,7 +105,10 @@ def model_spec(r: Reader) -> ModelSpec:
     """The ``model`` section: the built-in architecture (with its head), or the user's builder."""
     head = r.choice("model.head", names.HEADS)
     output = r.choice("model.output", names.OUTPUTS)
+    kwargs = r.mapping("model.kwargs")
     if r.get("model.builder") is None:
+        if kwargs:  # nothing else reads them: the built-in model takes none
+            raise ConfigError(f"model.kwargs.{next(iter(kwargs))}: read only with model.builder")
         return ModelSpec(head, output)
     if head != "none":
         raise ConfigError(
@@ -178,7 +116,7 @@ def model_spec(r: Reader) -> ModelSpec:
             "head into your own model (model.head=none)"
         )
     builder = dotted_path(r, "model.builder", "your model builder")
-    return ModelSpec(head, output, builder, r.mapping("model.kwargs"))
+    return ModelSpec(head, output, builder, kwargs)
 
 
 def tracking_spec(r: Reader) -> TrackingSpec:
@@ -216,8 +154,12 @@ def run_spec(cfg: DictConfig) -> RunSpec:
     r = Reader(cfg)
     task = task_spec(r)
     if r.get("formula.name") == names.FORMULA_OF_TASK:
-        if r.mapping("formula.kwargs"):  # ignored: the task's formula has task.formula.kwargs
-            raise ConfigError("formula.kwargs: formula=task takes task.formula.kwargs instead")
+        ignored = r.mapping("formula.kwargs")  # the task's formula has task.formula.kwargs
+        if ignored:
+            raise ConfigError(
+                f"formula.kwargs.{next(iter(ignored))}: read only with a formula other than "
+                "formula=task (the task's own formula takes task.formula.kwargs)"
+            )
         if task.formula is None:
             raise ConfigError(
                 f"formula: the {task.kind} task has no formula of its own; choose one, e.g. "
