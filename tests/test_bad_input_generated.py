@@ -7,13 +7,18 @@ TensorFlow, Keras and MLflow are not imported, and no MLflow store is created or
 can be left RUNNING); an unreachable store (only 127.0.0.1, on closed ports) is rejected within
 the contract's 15 s.
 
-Two tests share the generators:
+Three tests share the generators:
 
 - ``test_generated_command_lines``: the whole command line through ``preflight_or_exit``, as
   ``experiments/run.py`` calls it (Hydra composes every case: about 0.2 s each);
 - ``test_generated_values``: many more values, each set on a config composed once per base the
   way ``preflight`` itself checks a sweep's values (parsed by Hydra's override grammar, set on the
-  composed config, then ``check`` and the store check of ``preflight_or_exit``).
+  composed config, then ``check`` and the store check of ``preflight_or_exit``);
+- ``test_generated_keys``: generated KEYS (known keys misspelt by one edit, unknown keys with and
+  without ``+``, keys under known sections, the user's own sections, keys only another option
+  of a group has) and comma-separated sweeps, through ``preflight``: a key nothing reads must
+  be rejected in one line naming it (alphalab.config.keys), and an accepted override must be
+  in the composed config.
 
 The "not imported" check needs an interpreter where TensorFlow, Keras and MLflow are not loaded
 yet. Run alone (or first) these tests run in the pytest process; in a session where another test
@@ -299,6 +304,8 @@ ODD_STRINGS = st.one_of(
     st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=12),
     st.just("ü✓ α=β"),
     st.just("x" * 3000),
+    st.just("x" * 7000),  # past MLflow's 6000 characters of a param value
+    st.just("a,b"),  # quoted: one value, not a sweep
     st.just('it\'s "quoted"'),
     st.just("back\\slash\\"),
     st.just("${not.interpolated}"),
@@ -347,7 +354,7 @@ VALUE_KEYS: list[st.SearchStrategy[Override]] = [
     numbers("train.epochs", st.integers(1, 10**6), st.one_of(st.integers(-5, 0), st.just(1.5))),
     numbers("train.batch_size", st.integers(1, 4096), st.integers(-3, 0)),
     numbers("train.learning_rate", st.floats(1e-6, 10), st.sampled_from([0, -0.1, "nan", "x"])),
-    numbers("train.validation_split", st.floats(0.01, 0.99), st.sampled_from([0, 1, 1.5, -0.1])),
+    numbers("train.validation_split", st.floats(0.01, 0.99), st.sampled_from([1, 1.5, -0.1])),
     numbers("train.steps_per_execution", st.integers(1, 64), st.sampled_from([0, -1, 2.5])),
     numbers("train.alpha_learning_rate", st.floats(1e-4, 1), st.sampled_from([0, -1, "x"])),
     numbers("seed", st.integers(0, 2**40), st.sampled_from([-1, 1.5, "x"])),
@@ -375,9 +382,9 @@ VALUE_KEYS: list[st.SearchStrategy[Override]] = [
     st.one_of(
         st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1)
         .filter(lambda s: s.strip() != "")
-        .map(lambda s: o("experiment_name", quoted(s), OK)),
-        st.sampled_from(["''", "' '", "null", "[a]", "${nope}", "${alpha.real}"]).map(
-            lambda s: o("experiment_name", s, BAD)
+        .map(lambda s: o("experiment_name", quoted(s), OK if len(s) <= 500 else BAD)),
+        st.sampled_from(["''", "' '", "null", "[a]", "${nope}", "${alpha.real}", "e" * 501]).map(
+            lambda s: o("experiment_name", s, BAD)  # 501: past MLflow's 500 characters
         ),
     ),
     st.one_of(
@@ -517,10 +524,10 @@ def group_choices() -> st.SearchStrategy[list[Override]]:
             "task.x=5",
         ]
     ).map(lambda a: [Override(a, BAD, _names_of(a))])
-    maybe = st.sampled_from(["+foo=1", "+alpha.extra=x", "+train.unknown=[1]"]).map(
-        lambda a: [Override(a, MAYBE, _names_of(a))]
+    unread = st.sampled_from(["+foo=1", "+alpha.extra=x", "+train.unknown=[1]"]).map(
+        lambda a: [Override(a, BAD, _names_of(a))]  # keys nothing reads
     )
-    return st.one_of(good, bad, maybe)
+    return st.one_of(good, bad, unread)
 
 
 def _names_of(arg: str) -> tuple[str, ...]:
@@ -681,6 +688,188 @@ def test_generated_values(tmp_path):
         started = time.monotonic()
         case()
         print(f"{COUNTS['values']} values in {time.monotonic() - started:.1f} s")
+
+
+# --- generated keys: misspelt, unknown, under known sections, open, read only elsewhere ------
+KEY_CASES = 30  # about 0.3-0.6 s each (Hydra composes every one)
+IDENT = st.from_regex(r"\A[a-z][a-z_]{0,9}\Z")
+# sections whose keys are the user's own (alphalab.config.keys.OPEN); on these bases only the
+# tuner's are read: the others need a user's builder or formula (which would import TensorFlow)
+OPEN_SECTIONS = ("model.kwargs", "formula.kwargs", "task.formula.kwargs", "search.tuner")
+READ_OPEN = ("search.tuner",)
+# keys that only another option of a config group has
+ELSEWHERE = (
+    "task.path",
+    "task.loader",
+    "task.kwargs.year",
+    "search.max_trials",
+    "search.space.alpha_real.min",
+    "hydra.launcher.engine",
+    "hydra.launcher.ray.init.num_cpus",
+    "hydra.launcher.n_jobs",
+)
+
+
+def one_edit(key: str) -> st.SearchStrategy[str]:
+    """``key`` misspelt by one insertion, deletion, substitution or transposition."""
+    letters = "abcdefghijklmnopqrstuvwxyz_."
+
+    def edit(args) -> str:
+        kind, i, ch = args
+        i %= len(key)
+        if kind == "insert":
+            return key[:i] + ch + key[i:]
+        if kind == "delete":
+            return key[:i] + key[i + 1 :]
+        if kind == "substitute":
+            return key[:i] + ch + key[i + 1 :]
+        j = min(i + 1, len(key) - 1)
+        return key[:i] + key[j] + key[i] + key[j + 1 :]
+
+    kinds = st.sampled_from(["insert", "delete", "substitute", "transpose"])
+    return st.tuples(kinds, st.integers(0, 60), st.sampled_from(letters)).map(edit)
+
+
+def flat_keys(node, prefix: str = "") -> set[str]:
+    """Every dotted key of plain nested data (sections and values)."""
+    out = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.add(f"{prefix}{key}")
+            out |= flat_keys(value, f"{prefix}{key}.")
+    return out
+
+
+@dataclass(frozen=True)
+class KeyCase:
+    """A generated override on a base command, and the value it should leave in the config."""
+
+    base: str
+    override: Override
+    plus: bool
+
+
+def key_cases(bases: dict[str, set[str]], groups: set[str]) -> st.SearchStrategy[KeyCase]:
+    """Overrides of generated keys on each base command (its keys in ``bases``)."""
+
+    def expect(base: str, key: str, plus: bool) -> str:
+        keys = bases[base]
+        parts = key.split(".")
+        sections = [".".join(parts[:i]) for i in range(1, len(parts))]
+        if key in groups or not all(parts):
+            return MAYBE if all(parts) else BAD
+        if key in keys:
+            return BAD if plus else MAYBE  # "+" on a present key; else the value decides
+        if any(s in READ_OPEN and s in keys for s in sections):
+            return OK if plus else BAD  # read once added with a "+"
+        if key.startswith("hydra.") and sections[-1] in keys:
+            return MAYBE  # one of Hydra's own Dict sections, or not
+        return BAD
+
+    def case(base: str, key: str, plus: bool, value: str) -> KeyCase:
+        arg = f"{'+' if plus else ''}{key}={value}"
+        return KeyCase(base, Override(arg, expect(base, key, plus), (key,)), plus)
+
+    known = sorted(k for k in bases["default"] if not k.startswith("hydra."))
+    base = st.sampled_from(sorted(bases))
+    plus = st.booleans()
+    misspelt = st.sampled_from(known).flatmap(one_edit)
+    under = st.tuples(
+        st.sampled_from(["", "train.", "task.", "model.", "alpha.", "sweep.", "hydra.job."]), IDENT
+    ).map("".join)
+    open_key = st.tuples(st.sampled_from(OPEN_SECTIONS), IDENT).map(".".join)
+    valid = st.sampled_from(VALID)
+    return st.one_of(
+        valid.map(lambda kv: KeyCase("default", o(kv[0], kv[1], OK), False)),
+        valid.map(lambda kv: KeyCase("default", o(f"++{kv[0]}", kv[1], OK), True)),
+        st.builds(case, base, misspelt, plus, st.just("1")),
+        st.builds(case, base, under, plus, st.just("1")),
+        st.builds(case, base, st.sampled_from(ELSEWHERE), plus, st.just("2")),
+        st.builds(case, base, open_key, plus, st.sampled_from(["3", "x", "'ü ✓'", "'a,b'"])),
+        st.builds(  # a long value is a param past MLflow's limit
+            lambda b, k: KeyCase(b, o(f"+{k}", "v" * 7000, BAD), True), base, open_key
+        ),
+    )
+
+
+VALID = [  # known keys, each with a value that changes the config
+    ("train.epochs", "7"),
+    ("alpha.real", "0.25"),
+    ("seed", "3"),
+    ("task.noise", "0.2"),
+    ("model.head", "gain"),
+    ("experiment_name", quoted("ü ✓, it's")),
+    ("task.true_alpha.imag", "-1"),
+]
+SWEPT = [  # comma-separated values: a sweep, every value checked
+    o("train.epochs", "1,2", OK),
+    o("train.epochs", "1,0", BAD),
+    o("alpha.real", "0.5,abc", BAD),
+    o("task.noise", "0.1,-1", BAD),
+    o("seed", "0,1.5", BAD),
+    o("experiment_name", "a,b", OK),
+    o("train.epoch", "1,2", BAD),
+    o("experiment_name", f"a,{'e' * 501}", BAD),
+]
+
+
+def test_generated_keys(tmp_path):
+    if in_fresh_interpreter("test_generated_keys"):
+        return
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from alphalab.config import ConfigError
+    from alphalab.config.reader import register_resolvers
+    from alphalab.entry.preflight import fail, preflight
+
+    register_resolvers()
+    parser = OverridesParser.create()
+    with sandboxed(tmp_path) as sandbox:
+        store = f"tracking.uri={quoted(f'sqlite:///{sandbox.store}')}"
+        commands = {"default": [store], "search": ["+search=random", store]}
+        bases = {
+            name: flat_keys(OmegaConf.to_container(preflight(CONF_DIR, "config", argv)))
+            for name, argv in commands.items()
+        }
+        groups = {p.name for p in CONF_DIR.iterdir() if p.is_dir()}
+        found: dict[str, int] = {}
+
+        def run(argv: list[str], overrides: list[Override]) -> None:
+            composed = {}
+
+            def decision():
+                try:
+                    composed["cfg"] = preflight(CONF_DIR, "config", argv)
+                except ConfigError as exc:
+                    fail(str(exc))
+
+            before = sandbox.db_files()
+            outcome = decide(decision)
+            judge(overrides, outcome, sandbox, before)
+            x = overrides[-1]
+            if outcome.code is None:  # accepted: the value is in the config
+                parsed = parser.parse_override(x.arg)
+                value = parsed.value()
+                first = value.list[0] if parsed.is_sweep_override() else value
+                assert OmegaConf.select(composed["cfg"], x.key) == first, x.arg
+            kind = "accepted" if outcome.code is None else "rejected"
+            found[kind] = found.get(kind, 0) + 1
+            COUNTS["keys"] = COUNTS.get("keys", 0) + 1
+
+        @settings(PROFILE, max_examples=KEY_CASES)
+        @given(key_cases(bases, groups))
+        def case(generated: KeyCase):
+            run([*commands[generated.base], generated.override.arg], [generated.override])
+
+        started = time.monotonic()
+        case()
+        for swept in SWEPT:
+            run([store, swept.arg], [swept])
+        print(
+            f"{COUNTS['keys']} generated keys and sweeps in {time.monotonic() - started:.1f} s: "
+            + ", ".join(f"{n} {kind}" for kind, n in sorted(found.items()))
+        )
 
 
 # --- the defects the generated cases found, one focused test each ------------------------------

@@ -66,11 +66,28 @@ def _group_overrides(overrides: list[str]) -> list[str]:
     return out
 
 
-def _judge(key: str, reference: DictConfig, conf_dir: str, config_name: str):
-    chosen = {k: v for k, v in OmegaConf.to_container(reference.hydra.runtime.choices).items() if v}
+def _reference(
+    overrides: list[str], compose: Compose, conf_dir: str, config_name: str
+) -> tuple[Shape, dict[str, str]]:
+    """The keys and group choices of the config composed from ``overrides``' group choices
+    alone (composed once per process for each set of choices)."""
+    groups = tuple(_group_overrides(overrides))
+    key = (conf_dir, config_name, groups)
+    if key not in _REFERENCES:
+        reference = compose(list(groups))
+        choices = OmegaConf.to_container(reference.hydra.runtime.choices)
+        _REFERENCES[key] = shape_of(reference), {k: v for k, v in choices.items() if v}
+    return _REFERENCES[key]
+
+
+_REFERENCES: dict[tuple, tuple[Shape, dict[str, str]]] = {}
+
+
+def _judge(key: str, reference: tuple[Shape, dict[str, str]], conf_dir: str, config_name: str):
+    shape, chosen = reference
     return judge(
         key,
-        shape_of(reference),
+        shape,
         chosen,
         _options,
         lambda group, option: _option_shape(conf_dir, config_name, group, option),
@@ -90,7 +107,7 @@ def check_added_keys(
     ]
     if not added:
         return
-    reference = compose(_group_overrides(overrides))
+    reference = _reference(overrides, compose, conf_dir, config_name)
     for key in added:
         _, line = _judge(key, reference, conf_dir, config_name)
         if line:
@@ -111,7 +128,7 @@ def unknown_key_line(
         return None
     key = refused.group(1)
     try:
-        reference = compose(_group_overrides(overrides))
+        reference = _reference(overrides, compose, conf_dir, config_name)
     except ConfigError:
         return None
     found, line = _judge(key, reference, conf_dir, config_name)
