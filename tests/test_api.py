@@ -63,8 +63,17 @@ def test_a_sweep_from_python_is_the_command_lines_sweep(tmp_path):
     assert len(table) == len(children) == 6
     assert set(table["run_id"]) == {c.info.run_id for c in children}
     assert sorted(table["kind"]) == ["refit", "refit", "run", "run", "run", "run"]
-    figure = result.plot()
+    figure = result.plot()  # the landscape, as before kinds existed
     assert type(figure).__name__ == "Figure" and figure.axes
+    assert figure.axes[0].get_xlabel() == result.plot("landscape").axes[0].get_xlabel()
+    forest = result.plot("verdict")  # the verdict's interval against the ROPE
+    assert forest._suptitle.get_text().startswith(verdict.headline.split(":")[0])
+    with pytest.raises(ValueError, match="plot kind 'nope'"):
+        result.plot("nope")
+    from mlflow.tracking import MlflowClient
+
+    logged = {a.path for a in MlflowClient(uri).list_artifacts(result.parent_run_id)}
+    assert {"landscape.png", "verdict.png", "comparison.csv", "verdict.md"} <= logged
     model = result.load_model("learned")
     x = np.linspace(0.0, 3.0, 8, dtype="float32").reshape(-1, 1)
     predicted = model.predict(x, verbose=0)  # the outputs real and imag, by name
@@ -76,7 +85,7 @@ def test_a_sweep_from_python_is_the_command_lines_sweep(tmp_path):
         complex(metrics["best_trainable_alpha_real"], metrics["best_trainable_alpha_imag"])
     )
     page = result._repr_html_()
-    assert "data:image/png;base64," in page and verdict.outcome in page
+    assert page.count("data:image/png;base64,") == 2 and verdict.outcome in page
     with pytest.raises(KeyError, match="arm 'tuned'"):
         result.load_model("tuned")
 

@@ -108,10 +108,24 @@ class Sweep:
 
         return pd.read_csv(io.StringIO(self.comparison.csv()))
 
-    def plot(self):
-        """The landscape (a search: its trials over the alpha plane) as a matplotlib Figure
-        (drawn inline when it is a notebook cell's value)."""
-        figure = self.comparison.figure()
+    def plot(self, kind: str = "landscape"):
+        """One of the sweep's figures as a matplotlib Figure (drawn inline when it is a notebook
+        cell's value), as logged on the parent run.
+
+        Args:
+            kind: ``landscape`` (``landscape.png``: validation loss over the alpha grid with its
+                noise, each arm's choice and refits; a search: ``trials.png``, its trials over
+                the alpha plane) or ``verdict`` (``verdict.png``: each arm's test-loss
+                difference to the fixed arm with its interval, against the ROPE).
+
+        Returns:
+            A ``matplotlib.figure.Figure``.
+        """
+        plots = self.comparison.plots
+        chosen = {"landscape": self.comparison.plot_name, "verdict": names.VERDICT_PLOT}
+        if kind not in chosen or chosen[kind] not in plots:
+            raise ValueError(f"plot kind '{kind}': choose 'landscape' or 'verdict'")
+        figure = plots[chosen[kind]]()
         _show_figures_in_jupyter(type(figure))
         return figure
 
@@ -135,7 +149,8 @@ class Sweep:
             return load_run_model(self._tracker, figure.run_id, tmp)
 
     def _repr_html_(self) -> str:
-        """The verdict, the arms' table and the plot, for Jupyter."""
+        """The verdict, the arms' table and both figures (the verdict, the landscape), for
+        Jupyter."""
         v = self.verdict
         rows = "".join(
             f"<tr><td>{html.escape(a.arm)}</td><td>{_alpha(a.alpha)}</td>"
@@ -148,14 +163,19 @@ class Sweep:
             "<th>test loss</th><th>vs fixed (95% interval)</th></tr>" + rows + "</table>"
         )
         lines = "".join(f"<li>{html.escape(line)}</li>" for line in v.lines)
-        buffer = io.BytesIO()
-        self.plot().savefig(buffer, format="png")
-        image = base64.b64encode(buffer.getvalue()).decode()
+        images = ""
+        for kind in ("verdict", "landscape"):
+            buffer = io.BytesIO()
+            self.plot(kind).savefig(buffer, format="png")
+            image = base64.b64encode(buffer.getvalue()).decode()
+            images += (
+                f'<img src="data:image/png;base64,{image}" style="max-width:100%" alt="{kind}">'
+            )
         return (
             f"<h4>alphalab sweep '{html.escape(self.name)}' ({html.escape(self.status)}), "
             f"verdict: {html.escape(v.outcome)}</h4><p><b>{html.escape(v.headline)}</b></p>"
             f"{table}<details><summary>why</summary><ul>{lines}</ul></details>"
-            f'<img src="data:image/png;base64,{image}" style="max-width:100%">'
+            f"{images}"
             f"<p><small>MLflow: parent run {self.parent_run_id}</small></p>"
         )
 

@@ -8,13 +8,15 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from alphalab.config.names import Kind
+from alphalab.config.names import Arm, Kind
 from alphalab.results.figures import search_figures, sweep_figures
-from alphalab.results.plots import landscape_figure, trials_figure
+from alphalab.results.landscape import landscape_figure
+from alphalab.results.plots import trials_figure
 from alphalab.results.render import Comparison, search_table, table
 from alphalab.results.rows import latest_rows, row_from_run, test_rows, trajectories
 from alphalab.results.searches import summarize_trials
 from alphalab.results.verdict import summarize
+from alphalab.results.verdict_plot import search_verdict_figure, verdict_figure
 from alphalab.tracking import names
 from alphalab.tracking.kept import children_of
 from alphalab.tracking.store import Tracker
@@ -56,9 +58,12 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
             rows=trials + ([reference] if reference is not None else []),
             metrics=search.metrics(),
             artifacts="Artifacts: `comparison.csv` (one row per trial, and the trainable "
-            "reference), `trials.png` (the trials over the alpha plane, in order).",
-            plot_name=names.TRIALS,
-            figure=lambda: trials_figure(search, trajectories(tracker, learned)),
+            "reference), `trials.png` (the trials over the alpha plane, in order), "
+            "`verdict.png` (the learned alpha against the best trial, with its interval).",
+            plots={
+                names.TRIALS: lambda: trials_figure(search, trajectories(tracker, learned)),
+                names.VERDICT_PLOT: lambda: search_verdict_figure(search),
+            },
             outcome=search.outcome,
             reasons=search.reasons,
             selected={
@@ -91,15 +96,26 @@ def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None)
         rows=rows,
         metrics=summary.metrics(),
         artifacts="Artifacts: `comparison.csv` (one row per run), `landscape.png` (validation "
-        "loss over the alpha grid with the learned-alpha trajectories); each arm's refit "
-        "logged as an MLflow model `selected-<arm>`.",
-        plot_name=names.LANDSCAPE,
-        figure=lambda: landscape_figure(summary, trajectories(tracker, summary.grid_rows)),
+        "loss over the alpha grid with its noise: each cell's mean and 95% band, each learned "
+        "start's mean end point and spread, each arm's choice and refits), `verdict.png` (each "
+        "arm's test-loss difference to the fixed arm with its interval and the ROPE); each "
+        "arm's refit logged as an MLflow model `selected-<arm>`.",
+        plots={
+            names.LANDSCAPE: lambda: landscape_figure(summary, _paths(tracker, summary)),
+            names.VERDICT_PLOT: lambda: verdict_figure(summary),
+        },
         outcome=summary.outcome,
         reasons=summary.reasons,
         selected=selected,
         figures=sweep_figures(summary, selected),
     )
+
+
+def _paths(tracker: Tracker, summary) -> dict:
+    """The trajectories the landscape draws: the chosen learning starts' fits only."""
+    chosen = [r for arm, result in summary.arms.items() if arm != Arm.FIXED
+              for r in result.chosen.finished]  # fmt: skip
+    return trajectories(tracker, chosen)
 
 
 def _trial_number(trial_id: str) -> float:
@@ -109,14 +125,14 @@ def _trial_number(trial_id: str) -> float:
 
 def record_comparison(tracker: Tracker, parent_id: str, wall_seconds: float) -> Comparison:
     """Compare the parent's children and log the result onto the parent: ``comparison.csv``,
-    ``verdict.md``, the plot, the ``best_*`` metrics and the verdict as its description."""
+    ``verdict.md``, the plots, the ``best_*`` metrics and the verdict as its description."""
     comparison = load_comparison(tracker, tracker.client.get_run(parent_id), wall_seconds)
     with tempfile.TemporaryDirectory(prefix="alphalab-summary-") as tmp:
         folder = Path(tmp)
         (folder / names.COMPARISON).write_text(comparison.csv())
         markdown = comparison.markdown()
         (folder / names.VERDICT).write_text(markdown)
-        comparison.draw(folder / comparison.plot_name)
+        comparison.draw(folder)
         tracker.log_artifacts(parent_id, folder)
     metrics = [(k, v, 0) for k, v in comparison.metrics.items() if math.isfinite(v)]
     tracker.log_metrics(parent_id, metrics)

@@ -211,8 +211,7 @@ class Comparison:
     rows: list[Row]
     metrics: dict[str, float]
     artifacts: str  # one sentence on the parent's artifacts
-    plot_name: str
-    figure: Callable[[], object]  # draws the plot: a matplotlib Figure
+    plots: dict[str, Callable[[], object]]  # artifact name -> draws it: a matplotlib Figure
     outcome: str  # learned | fixed | tuned | equivalent | inconclusive
     reasons: list[str]  # why it is inconclusive, if it is
     selected: dict[str, Row] = field(default_factory=dict)  # each arm's chosen run, by arm
@@ -232,10 +231,23 @@ class Comparison:
             f"```\n{self.table}\n```\n"
         )
 
-    def draw(self, path: Path) -> Path:
-        """Write the plot to ``path``."""
-        self.figure().savefig(path)
-        return path
+    @property
+    def plot_name(self) -> str:
+        """The main plot's artifact name (``landscape.png``, a search's ``trials.png``)."""
+        return next(iter(self.plots))
+
+    @property
+    def figure(self) -> Callable[[], object]:
+        """Draws the main plot."""
+        return self.plots[self.plot_name]
+
+    def draw(self, folder: Path) -> list[Path]:
+        """Write every plot into ``folder``, each under its artifact name."""
+        written = []
+        for name, draw in self.plots.items():
+            draw().savefig(folder / name)
+            written.append(folder / name)
+        return written
 
     def csv(self) -> str:
         """``comparison.csv``."""

@@ -46,5 +46,6 @@ MODEL = "model.keras"
 COMPARISON = "comparison.csv"
 VERDICT = "verdict.md"
 LANDSCAPE = "landscape.png"
+VERDICT_PLOT = "verdict.png"
 TRIALS = "trials.png"
 TEST_ROWS = "test_losses.json"  # a refit's loss on each test row (the verdict pairs them)
