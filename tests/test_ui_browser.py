@@ -26,6 +26,7 @@ from tests.conftest import ROOT, cli, error_lines, reset_sigint, run_experiment,
 
 URL_LINE = re.compile(r"^alphalab: MLflow UI for (?P<uri>\S+) at (?P<url>http://\S+)")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURES = ("landscape.png", "verdict.png")  # the parent's figures (issue 28)
 
 
 # --- processes ----------------------------------------------------------------------------------
@@ -100,6 +101,17 @@ def sweep_in_store(uri: str):
         filter_string=f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'",
     )
     return experiment.experiment_id, parent, children
+
+
+def logged_size(uri: str, run_id: str, name: str, folder: Path) -> tuple[int, int]:
+    """The pixel size of an artifact image as the store holds it."""
+    from mlflow.tracking import MlflowClient
+    from PIL import Image
+
+    local = MlflowClient(tracking_uri=uri).download_artifacts(run_id, name, str(folder))
+    with Image.open(local) as image:
+        assert image.size[0] > 300 and image.size[1] > 200, image.size
+        return image.size
 
 
 def assert_png(path: Path, min_bytes: int = 20_000) -> None:
@@ -185,19 +197,20 @@ def test_ui_shows_a_real_sweep_in_a_browser(tmp_path: Path) -> None:
 
             page.get_by_role("tab", name="Artifacts").click()
             tree = page.get_by_test_id("artifact-tree-node")
-            for artifact in ("comparison.csv", "landscape.png", "verdict.md"):
+            for artifact in ("comparison.csv", "landscape.png", "verdict.png", "verdict.md"):
                 expect(tree.filter(has_text=artifact)).to_be_visible()
-            tree.filter(has_text="landscape.png").click()
-            image = page.get_by_role("img", name="landscape.png")
-            expect(image).to_be_visible()
-            loaded = "img => img.complete && img.naturalWidth > 0"
-            page.wait_for_function(loaded, arg=image.element_handle())
-            width = image.evaluate("img => img.naturalWidth")
-            assert width > 300, f"landscape.png preview is {width} px wide"
-            page.screenshot(path=str(tmp_path / "artifact-preview.png"))
+            for figure in FIGURES:  # each one's preview shows the image, not a broken one
+                tree.filter(has_text=figure).click()
+                image = page.get_by_role("img", name=figure)
+                expect(image).to_be_visible()
+                loaded = "img => img.complete && img.naturalWidth > 0"
+                page.wait_for_function(loaded, arg=image.element_handle())
+                width, height = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+                assert (width, height) == logged_size(uri, parent.info.run_id, figure, tmp_path)
+                page.screenshot(path=str(tmp_path / f"artifact-{figure}"))
 
         assert blocked == [], f"the UI tried to reach other hosts: {blocked}"
-        for png in (runs_png, run_png):
+        for png in (runs_png, run_png, *(tmp_path / f"artifact-{f}" for f in FIGURES)):
             assert_png(png)
 
         # d. Ctrl-C stops the server and every process it started

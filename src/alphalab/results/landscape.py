@@ -64,7 +64,9 @@ def _note(starts: dict[Arm, Starts], units: str, plane: bool) -> str:
     groups = [g for s in starts.values() for g in s.groups]
     size, n = shape(groups), max((len(s.groups) for s in starts.values()), default=0)
     band = "seeds as units" if units == "seeds" else "the folds as units"
-    if not plane:
+    if not any(np.isfinite(s.half).any() for s in starts.values()):
+        noise = "one fit each: no interval"
+    elif not plane:
         noise = f"band and vertical bars: its 95% CI ({band})"
     elif n <= LABELLED_CELLS:
         noise = f"cell labels: mean ± half its 95% CI ({band})"
@@ -239,8 +241,9 @@ def _line(ax, summary: Summary, starts, units: str, index: int) -> None:
     x, y, half = fixed.start[:, index], fixed.loss, np.nan_to_num(fixed.half)
     floor = y[y > 0].min(initial=1.0) / 10 if (y > 0).any() else 1e-3
     color = ARM_COLORS[Arm.FIXED]
-    ax.fill_between(x, np.maximum(y - half, floor), y + half, color=color, alpha=0.2, lw=0,
-                    label="fixed alpha: 95% band of the mean")  # fmt: skip
+    if np.isfinite(fixed.half).any():  # one fit per cell: no band to draw
+        ax.fill_between(x, np.maximum(y - half, floor), y + half, color=color, alpha=0.2, lw=0,
+                        label="fixed alpha: 95% band of the mean")  # fmt: skip
     ax.plot(x, y, "o-", color=color, ms=4, lw=1.5, zorder=5, label="fixed alpha: mean val loss")
     _mark_fixed(ax, summary, fixed, index)
     for arm, s in starts.items():
