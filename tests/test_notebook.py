@@ -38,12 +38,14 @@ def test_the_quickstart_notebook_runs_on_a_real_kernel(tmp_path, monkeypatch):
     assert outcome == parent.data.tags["alphalab.verdict"]
     assert headline in parent.data.tags["mlflow.note.content"]
     assert [line.split()[0] for line in arms] == ["fixed", "learned"]
-    # the sweep cell shows the Sweep's HTML (verdict, table, plot) and the plot cell a figure
+    # the sweep cell shows the Sweep's HTML (verdict, table, both figures), each plot cell its
+    # figure inline: the verdict's forest plot and the landscape
     sweep_cell = next(c for c in cells if "alphalab.sweep(" in c.source)
     html = [o for o in sweep_cell.outputs if "text/html" in o.get("data", {})]
-    assert html and "data:image/png;base64," in html[0]["data"]["text/html"]
-    plot_cell = next(c for c in cells if c.source.strip() == "result.plot()")
-    assert any("image/png" in o.get("data", {}) for o in plot_cell.outputs)
+    assert html and html[0]["data"]["text/html"].count("data:image/png;base64,") == 2
+    for kind in ("verdict", "landscape"):
+        plot_cell = next(c for c in cells if c.source.strip() == f'result.plot("{kind}")')
+        assert any("image/png" in o.get("data", {}) for o in plot_cell.outputs), kind
     assert not os.environ.get("MLFLOW_TRACKING_URI")
     learned = parent.data.metrics
     assert (

@@ -69,7 +69,7 @@ def _note(starts: dict[Arm, Starts], units: str, plane: bool) -> str:
     elif not plane:
         noise = f"band and vertical bars: its 95% CI ({band})"
     elif n <= LABELLED_CELLS:
-        noise = f"cell labels: mean ± half its 95% CI ({band})"
+        noise = f"cell labels: mean ± half-width of its 95% CI ({band})"
     else:
         noise = "colour: the mean"
     bars = "bars along alpha: min-max of where its fits ended"
