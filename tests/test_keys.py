@@ -119,6 +119,10 @@ NOT_READ = [
     (["+model.kwargs.units=4"], "model.kwargs.units: read only with model.builder"),
     (["+formula.kwargs.f=tanh"], "formula.kwargs.f: read only with a formula other than"),
     (["+task.formula.kwargs.a=1"], "task.formula.kwargs.a: formula 'oscillation' takes no"),
+    # present, but read only by a sweep: one job (or a search) would ignore them
+    (["sweep.refine=3"], "sweep.refine: read only by a sweep (+sweep=alpha, or -m"),
+    (["verdict.rope=0.05"], "verdict.rope: read only by a sweep"),
+    (["+search=random", "sweep.name=x"], "sweep.name: read only by a sweep"),
 ]
 
 
@@ -140,6 +144,9 @@ READ = [
     (["++hydra.job.env_set.ALPHALAB_X=1"], None, None),
     (["+debug=fast"], "train.epochs", 3),
     (["++train.epochs=5"], "train.epochs", 5),
+    (["+sweep=alpha", "sweep.refine=2"], "sweep.refine", 2),
+    (["-m", "seed=0,1", "sweep.prune=true"], "sweep.prune", True),
+    (["+search=random", "verdict.rope=0.05"], "verdict.rope", 0.05),
 ]
 
 

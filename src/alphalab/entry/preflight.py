@@ -192,8 +192,27 @@ def preflight(conf_dir: Path, config_name: str, argv: list[str]) -> DictConfig |
         multirun = multirun or getattr(mode, "name", mode) == "MULTIRUN"
         if multirun:
             sweep_spec(cfg)  # the sweep's own section: checked again before its parent opens
+        else:
+            check_one_job_keys(fixed, searching=cfg.get("search") is not None)
         check_output_folders(cfg, multirun)
     return cfg
+
+
+def check_one_job_keys(overrides: list[str], searching: bool) -> None:
+    """A command that runs one job (or a search) reads no ``sweep.*`` key, and one job no
+    ``verdict.*`` key either: set on its command line, they would change nothing."""
+    for override in overrides:
+        key = override.partition("=")[0].lstrip("+~")
+        if key.startswith("sweep."):
+            where = "a search" if searching else "one job"
+        elif key.startswith("verdict.") and not searching:
+            where = "one job"
+        else:
+            continue
+        raise ConfigError(
+            f"{key}: read only by a sweep (+sweep=alpha, or -m with a swept key); this command "
+            f"runs {where}"
+        )
 
 
 def check(cfg: DictConfig) -> None:
