@@ -108,8 +108,8 @@ def test_keras_tuners_internals_are_where_alphalab_reaches():
 
     from alphalab.engine.tuner_internals import hand_out_next, is_chief_oracle
 
-    holds("keras-tuner", "keras_tuner.src.distribute.utils.is_chief_oracle", TUNER,
-          lambda: is_chief_oracle() is False)  # fmt: skip
+    chief = "keras_tuner.src.distribute.utils.is_chief_oracle"
+    holds("keras-tuner", chief, TUNER, lambda: reach(chief) and is_chief_oracle() is False)
     oracle = keras_tuner.oracles.GridSearchOracle(keras_tuner.Objective("loss", "min"))
     holds("keras-tuner", "GridSearchOracle._populate_next", TUNER,
           lambda: hand_out_next(oracle, "0") or oracle._populate_next == ["0"])  # fmt: skip
