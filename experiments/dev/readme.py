@@ -1,8 +1,10 @@
 """``python -m experiments.dev.readme``: regenerate the docs' results from real runs.
 
 Runs the default sweep (``+sweep=alpha``) into a fresh temporary store, copies its
-``landscape.png`` and screenshots of it in the MLflow UI into ``experiments/figures/`` (README.md
-shows the landscape from there) and ``docs/figures/`` (the site's pages), and rewrites the
+``landscape.png`` and ``verdict.png`` (with ``--example`` also the sunspots example's, as
+``sunspots-landscape.png`` and ``sunspots-verdict.png``) and screenshots of it in the MLflow UI
+into ``experiments/figures/`` (README.md shows the landscape from there) and ``docs/figures/``
+(the site's pages: the verdict page shows all four figures), and rewrites the
 sections between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in the docs pages that hold
 them: ``sweep`` (the console output) in ``docs/getting-started/quickstart.md``, ``sunspots``
 (with ``--example``) in ``docs/how-to/sunspots.md`` and ``perf`` (the benchmark table, from
@@ -101,8 +103,9 @@ def console_excerpt(stdout: str, seconds: float, sweep: str = "+sweep=alpha") ->
     return f"```text\n{command}\n{text}\n```\n\nWall time: {seconds:.0f} s."
 
 
-def parent_landscape(uri: str, out: Path) -> None:
-    """Copy the sweep's ``landscape.png`` from the store to ``out``."""
+def parent_figures(uri: str, prefix: str = "") -> list[str]:
+    """Copy the sweep's ``landscape.png`` and ``verdict.png`` from the store into
+    ``experiments/figures/`` (named ``PREFIX<name>``); returns the names written."""
     from alphalab.entry.defaults import default_experiment
     from alphalab.results.compare import find_parent
     from alphalab.tracking import names
@@ -110,9 +113,13 @@ def parent_landscape(uri: str, out: Path) -> None:
 
     tracker = Tracker(uri, default_experiment(), create=False)
     parent = find_parent(tracker, None)
+    written = []
     with tempfile.TemporaryDirectory() as tmp:
-        local = tracker.client.download_artifacts(parent.info.run_id, names.LANDSCAPE, tmp)
-        shutil.copyfile(local, out)
+        for name in (names.LANDSCAPE, names.VERDICT_PLOT):
+            local = tracker.client.download_artifacts(parent.info.run_id, name, tmp)
+            shutil.copyfile(local, FIGURES / f"{prefix}{name}")
+            written.append(f"{prefix}{name}")
+    return written
 
 
 def perf_section(path: Path) -> str:
@@ -137,14 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.example:
         with tempfile.TemporaryDirectory(prefix="alphalab-readme-") as tmp:
             stdout, seconds, uri = run_sweep(Path(tmp), "+sunspots=sweep")
-            parent_landscape(uri, FIGURES / "sunspots-landscape.png")
-        publish_figures("sunspots-landscape.png")
+            figures = parent_figures(uri, "sunspots-")
+        publish_figures(*figures)
         update_page("sunspots", console_excerpt(stdout, seconds, "+sunspots=sweep"))
         print(f"sunspots example: {seconds:.0f} s")
     if not args.skip_sweep:
         with tempfile.TemporaryDirectory(prefix="alphalab-readme-") as tmp:
             stdout, seconds, uri = run_sweep(Path(tmp))
-            parent_landscape(uri, FIGURES / "landscape.png")
+            figures = parent_figures(uri)
             shot = [
                 sys.executable,
                 "-m",
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(FIGURES / "mlflow-runs.png"),
             ]
             subprocess.run(shot, cwd=ROOT, check=True)
-        publish_figures("landscape.png", "mlflow-ui.png", "mlflow-runs.png")
+        publish_figures(*figures, "mlflow-ui.png", "mlflow-runs.png")
         update_page("sweep", console_excerpt(stdout, seconds))
         print(f"default sweep: {seconds:.0f} s")
     if args.benchmark.exists():

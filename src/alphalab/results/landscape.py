@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from alphalab.config.names import Arm
-from alphalab.results.plots import ARM_COLORS, LEGEND, NEUTRAL, TRUTH_COLOR, figure, titled, wrap
+from alphalab.results.plots import ARM_COLORS, LEGEND, NEUTRAL, figure, titled, wrap
 from alphalab.results.starts import Starts, index_of, run_order, shape, starts_of
 from alphalab.results.stats import Group
 from alphalab.results.verdict import Summary
@@ -48,15 +48,28 @@ def landscape_figure(summary: Summary, paths: dict[str, list[tuple[float, float]
     fixed = starts.get(Arm.FIXED)
     reals = _axis(fixed.start[:, 0]) if fixed else np.array([])
     imags = _axis(fixed.start[:, 1]) if fixed else np.array([])
-    fig, ax = figure(size=(8.5, 7.2), bottom=0.25)
+    fig, ax = figure()
     if fixed is None or (len(reals) > 1 and len(imags) > 1):
         _plane(fig, ax, summary, starts, paths, reals, imags)
     else:
         _line(ax, summary, starts, units, index=0 if len(reals) > 1 else 1)
     titled(fig, ax, summary.headline, "validation loss over alpha")
     note = _note(starts, units, plane=fixed is None or (len(reals) > 1 and len(imags) > 1))
-    ax.legend(**{**LEGEND, "bbox_to_anchor": (0.5, -0.11)}, fontsize=7.5, title=note)
+    _fit_margins(fig, ax, note)
     return fig
+
+
+def _fit_margins(fig, ax, note: str, axes_height: float = 4.8) -> None:
+    """Room for the titles above the axes and the legend below them, whatever their lengths
+    (three arms have a dozen entries): the figure grows, the axes keep their size."""
+    entries = len(ax.get_legend_handles_labels()[0])
+    above = 0.55 + 0.18 * (ax.get_title().count("\n") + 1)  # inches: title, headline lines
+    below = 0.75 + 0.19 * (math.ceil(entries / 2) + note.count("\n") + 1)
+    height = above + axes_height + below
+    fig.set_size_inches(8.5, height)
+    fig.subplots_adjust(top=1 - above / height, bottom=below / height)
+    anchor = (0.5, -0.62 / axes_height)  # below the axis label
+    ax.legend(**{**LEGEND, "bbox_to_anchor": anchor}, fontsize=7.5, title=note, title_fontsize=8)
 
 
 def _note(starts: dict[Arm, Starts], units: str, plane: bool) -> str:
@@ -176,7 +189,7 @@ def _plane(fig, ax, summary: Summary, starts, paths, reals, imags) -> None:
         if arm != Arm.FIXED:
             _refits(ax, summary, arm, None)
     if summary.true_alpha is not None:
-        ax.plot(*summary.true_alpha, "*", color=TRUTH_COLOR, mec="black", ms=16, zorder=5,
+        ax.plot(*summary.true_alpha, "*", mfc="none", mec="black", mew=1.5, ms=20, zorder=11,
                 label=f"true alpha {_alpha(summary.true_alpha)}")  # fmt: skip
     if fixed is not None:
         _limits(ax, reals, imags, starts)

@@ -41,7 +41,9 @@ def verdict_figure(summary: Summary):
                 (f"{pair.better} vs {pair.worse}", pair.difference, ARM_COLORS[pair.better])
             )
     fixed = summary.arms.get(Arm.FIXED)
-    reference = f"the fixed arm's (alpha {_alpha(fixed.alpha)})" if fixed else "the other's"
+    reference = f"the fixed arm's (alpha {_alpha(fixed.alpha)})" if fixed else "the other arm's"
+    if len(rows) > sum(1 for a in summary.arms if a != Arm.FIXED and summary.versus(a, Arm.FIXED)):
+        reference = "the second arm's"  # a pair without the fixed arm is drawn too
     return forest(rows, summary.rope, summary.headline, reference)
 
 
@@ -75,7 +77,7 @@ def forest(rows: list[tuple[str, Difference, str]], rope: float, headline: str, 
     n = max(len(rows), 1)
     height = 2.5 + 0.65 * n  # inches: titles 1.05, ticks, label and legend 0.9, rows
     fig, ax = figure(size=(8.5, height), bottom=0.9 / height, right=0.8)
-    fig.subplots_adjust(left=0.2, top=1 - 1.05 / height)
+    fig.subplots_adjust(left=0.24, top=1 - 1.05 / height)
     level = _level(rows)
     ax.axvspan(-rope, rope, color=NEUTRAL, alpha=0.3, lw=0, zorder=0)
     ax.axvline(0, color="black", lw=0.8, zorder=1)
@@ -104,7 +106,7 @@ def forest(rows: list[tuple[str, Difference, str]], rope: float, headline: str, 
     ax.set_ylim(-0.7, len(rows) - 0.3 if rows else 0.7)
     ax.set_yticks(ys, [label for label, _, _ in rows])
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    ax.set_xlabel(f"test loss relative to {reference} (arm / reference − 1); negative: lower")
+    ax.set_xlabel(f"test loss relative to {reference} (first / second − 1); negative: lower")
     ax.grid(axis="x", color="0.9", lw=0.8, zorder=0)
     if not rows:
         ax.text(0.5, 0.5, wrap("No interval to draw: " + headline, 70), transform=ax.transAxes,
