@@ -145,14 +145,15 @@ def test_landscape_png_and_verdict_on_the_parent(two_seed_sweep):
     folder, result = two_seed_sweep
     (parent,), _ = split(all_runs(store_uri(folder)))
     c = client(store_uri(folder))
-    png = Path(c.download_artifacts(parent.info.run_id, "landscape.png", str(folder)))
-    data = png.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     from PIL import Image
 
-    with Image.open(png) as image:
-        image.verify()
-        assert image.size[0] >= 800
+    for name in ("landscape.png", "verdict.png"):  # the landscape and the forest plot
+        png = Path(c.download_artifacts(parent.info.run_id, name, str(folder)))
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, name
+        with Image.open(png) as image:
+            image.verify()
+            assert image.size[0] >= 800, name
     note = parent.data.tags["mlflow.note.content"]
     assert re.search(r"\*\*(\w[\w ]* is better|Practically equivalent|Inconclusive)", note)
     assert "Training randomness was not measured" in note or "seeds" in note
