@@ -205,3 +205,15 @@ def test_both_writers_land_the_same_runs(tmp_path, monkeypatch):
     for name, run in by_client.items():
         for part, found in run.items():
             assert in_bulk[name][part] == found, (name, part)
+
+
+def test_a_tracker_that_chose_its_writer_still_pickles(tmp_path):
+    """Hydra's submitit launcher pickles itself with the sweep's tracker (CI: 'cannot pickle
+    weakref' once the tracker kept its SQL store); the copy decides its writer again."""
+    import pickle
+
+    tracker = Tracker(store_uri(tmp_path), "pickled")
+    chosen = tracker.writer()
+    copy = pickle.loads(pickle.dumps(tracker))
+    assert copy.uri == tracker.uri and copy.experiment_id == tracker.experiment_id
+    assert (copy.writer()[0] is None) == (chosen[0] is None)

@@ -98,6 +98,12 @@ class Tracker:
                 raise
             return found.experiment_id
 
+    def __getstate__(self) -> dict:
+        """Pickled (Hydra's submitit launcher pickles itself, with the sweep's tracker) without
+        the SQL store it decided on: that holds an engine, which does not pickle; the copy
+        decides again."""
+        return {**self.__dict__, "_writer": None}
+
     def writer(self) -> tuple[Any, str]:
         """(MLflow's SQL store where alphalab may write and read its tables directly, else None
         and the client is used; why), decided once per store and process."""
