@@ -7,10 +7,10 @@ the same picture whatever order the store returns the runs in."""
 
 from __future__ import annotations
 
+import io
 import math
 import random
 import statistics
-import time
 
 import numpy as np
 import pytest
@@ -167,17 +167,13 @@ def test_each_arms_choice_and_refits_are_marked_and_the_chosen_starts_paths_only
 
 
 @pytest.mark.parametrize("one_d", [False, True])
-def test_a_64x64_grid_is_readable_bounded_and_drawn_in_about_a_second(one_d):
+def test_a_64x64_grid_is_readable_and_bounded(one_d):
+    """Its drawing time (about a second) is a benchmark figure, not asserted here: a bounded
+    number of artists is what keeps it there."""
     # 64x64 cells x 2 folds, both arms: 16,384 runs (a line: 64 cells x 3 seeds x 5 folds)
     summary, rows, paths = sweep(cells=64, seeds=1, folds=2) if not one_d else sweep(64, one_d=True)
-    landscape_figure(summary, paths).savefig(__import__("io").BytesIO())  # fonts, caches
-    seconds = []
-    for _ in range(3):
-        start = time.perf_counter()
-        fig = landscape_figure(summary, paths)
-        fig.savefig(__import__("io").BytesIO(), format="png")
-        seconds.append(time.perf_counter() - start)
-    assert min(seconds) < 2.5, seconds  # about a second here; 2 shared cores leave room
+    fig = landscape_figure(summary, paths)
+    fig.savefig(io.BytesIO(), format="png")
     ax = main_axes(fig)
     assert len(ax.texts) == 0 or one_d  # no per-cell labels: the colours say it
     assert len(ax.collections) <= 10 and len(ax.lines) <= 24, (ax.collections, ax.lines)
