@@ -17,7 +17,9 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "src" / "alphalab"
 
 # The pipeline, top to bottom: a module may import its own stage and the stages above it.
+# ``alphalab.session`` (the process-wide state, which every stage keeps there) imports nothing.
 STAGES = [
+    "alphalab.session",
     "alphalab.config",
     ("alphalab.formulas", "alphalab.layers", "alphalab.losses", "alphalab.optimizers"),
     "alphalab.data",

@@ -31,12 +31,11 @@ def history(store: str, run_id: str, key: str) -> list[float]:
     ],
 )
 def test_a_reused_model_reproduces_a_fresh_one(store, approach, first, between):
-    models._COMPILED.clear()
     common = ["+debug=fast", f"approach={approach}", f"tracking.uri={store}"]
     fresh = run_job(run_spec(compose([*common, *first])))
     other = run_job(run_spec(compose([*common, *between])))
     again = run_job(run_spec(compose([*common, *first])))
-    assert len(models._COMPILED) == 1  # all three jobs shared one compiled model
+    assert len(models._COMPILED.get()) == 1  # all three jobs shared one compiled model
     assert fresh.run_id != again.run_id
     assert metrics(store, again.run_id) == metrics(store, fresh.run_id)
     assert metrics(store, other.run_id) != metrics(store, fresh.run_id)
@@ -58,7 +57,6 @@ def test_a_reused_model_saves_its_own_starting_alpha(store, tmp_path):
 
 
 def test_a_vectorised_population_is_reused_across_seeds_and_alphas(store):
-    models._COMPILED.clear()
     common = ["+debug=fast", "model.head=gain", f"tracking.uri={store}"]
 
     def population(seed: int, reals: tuple[float, float]):
@@ -72,7 +70,7 @@ def test_a_vectorised_population_is_reused_across_seeds_and_alphas(store):
     fresh = population(0, (0.3, 0.9))
     other = population(1, (0.5, 1.1))
     again = population(0, (0.3, 0.9))
-    assert len(models._COMPILED) == 1  # one population model for all three
+    assert len(models._COMPILED.get()) == 1  # one population model for all three
     for a, b in zip(fresh, again, strict=True):
         assert metrics(store, a.run_id) == metrics(store, b.run_id)
     assert metrics(store, other[0].run_id) != metrics(store, fresh[0].run_id)

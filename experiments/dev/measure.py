@@ -483,7 +483,7 @@ def fit_times(jobs: list[list[str]]) -> dict:
     first = sorted(specs, key=lambda s: s.approach != "trainable")[0]
     times = {}
     for label, members in (("single_fit_s", [first]), ("population_fit_s", specs)):
-        compiled._COMPILED.clear()  # traced fresh, as a new process would
+        compiled._COMPILED.get().clear()  # traced fresh, as a new process would
         keras.utils.set_random_seed(first.seed)
         data = prepare_data(first)
         start = time.perf_counter()

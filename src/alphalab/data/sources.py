@@ -11,21 +11,24 @@ from alphalab.config.paths import import_callable
 from alphalab.config.spec import TaskSpec
 from alphalab.data.arrays import read_csv, read_npz, to_task_data
 from alphalab.data.task_data import TaskData
+from alphalab.session import State
 
-_CACHE: dict[tuple[str, int], TaskData] = {}
+# {(repr(task), seed): TaskData}; a reset drops them (generated or read again: a file that
+# changed since is read as it is now).
+_CACHE: State[dict[tuple[str, int], TaskData]] = State("data.sources.task_data", dict)
 
 
 def load_task(task: TaskSpec, seed: int) -> TaskData:
     """The task's data for ``seed``; generated or read once per process and reused."""
-    key = (repr(task), seed)
-    if key not in _CACHE:
+    key, cache = (repr(task), seed), _CACHE.get()
+    if key not in cache:
         if task.kind == "file":
-            _CACHE[key] = read_file(task)
+            cache[key] = read_file(task)
         elif task.kind == "loader":
-            _CACHE[key] = call_loader(task)
+            cache[key] = call_loader(task)
         else:
-            _CACHE[key] = generate(task, seed)
-    return _CACHE[key]
+            cache[key] = generate(task, seed)
+    return cache[key]
 
 
 def generate(task: TaskSpec, seed: int) -> TaskData:

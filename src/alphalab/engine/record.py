@@ -21,6 +21,7 @@ from alphalab.config.names import Kind, Status, learns
 from alphalab.config.spec import Alpha, RunSpec, flatten
 from alphalab.engine.outcome import FitOutcome
 from alphalab.engine.provenance import provenance
+from alphalab.session import State
 from alphalab.tracking import names
 from alphalab.tracking.mlflow_internals import dataset_entity
 from alphalab.tracking.runs import RunRecord
@@ -173,7 +174,8 @@ def run_metrics(
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's where installed
 _VARYING = (("approach", "name"), ("alpha", "real"), ("alpha", "imag"), ("seed",))
 _MARK = "alphalab-config-value-{}"
-_LAYOUTS: dict[str, str] = {}  # a config's text with its varying values marked, by the rest
+# A config's text with its varying values marked, by the rest; a reset drops them (dumped again).
+_LAYOUTS: State[dict[str, str]] = State("engine.record.layouts", dict)
 
 
 def config_yaml(spec: RunSpec) -> str:
@@ -193,12 +195,12 @@ def config_yaml(spec: RunSpec) -> str:
                 node[path[-1]] = _MARK.format(i)
                 continue
         values.append(None)
-    key = repr(config)
-    if key not in _LAYOUTS:
-        if len(_LAYOUTS) >= 64:
-            _LAYOUTS.pop(next(iter(_LAYOUTS)))
-        _LAYOUTS[key] = yaml.dump(config, Dumper=_DUMPER, sort_keys=False)
-    text = _LAYOUTS[key]
+    key, layouts = repr(config), _LAYOUTS.get()
+    if key not in layouts:
+        if len(layouts) >= 64:
+            layouts.pop(next(iter(layouts)))
+        layouts[key] = yaml.dump(config, Dumper=_DUMPER, sort_keys=False)
+    text = layouts[key]
     for i, value in enumerate(values):
         if value is not None:
             scalar = yaml.dump(value, Dumper=_DUMPER).removesuffix("\n...\n").rstrip("\n")

@@ -24,6 +24,7 @@ from alphalab.engine.refit import refit
 from alphalab.engine.runs import record_rejected
 from alphalab.results.compare import log_selected_models, record_comparison
 from alphalab.results.render import Comparison
+from alphalab.session import State
 from alphalab.tracking.parent import ParentRun
 from alphalab.tracking.runs import writer_line
 from alphalab.tracking.store import tracker_for
@@ -65,7 +66,7 @@ class SweepSession:
         context.write_finished(self.parent.finished_keys)
         context.to_env()
         self.context = context
-        _OPEN.append(self)
+        _OPEN.get().append(self)
         verb = "resuming" if self.parent.resumed else "starting"
         print(
             f"alphalab: {verb} sweep '{self.name}': {self.total} jobs "
@@ -113,7 +114,8 @@ class SweepSession:
         if found_down(self.parent.tracker.uri):  # its line is printed: no second one
             self._close_quickly()
             return
-        why = f"stopped: {_STOPPED[-1]}" if _STOPPED else "interrupted"  # see stop()
+        stopped = _STOPPED.get()
+        why = f"stopped: {stopped[-1]}" if stopped else "interrupted"  # see stop()
         print(f"alphalab: sweep '{self.name}' {why}; {self.resume_hint}", file=sys.stderr)
         with contextlib.suppress(Exception):  # best effort while the process exits
             self.parent.close(Status.KILLED, f"{why}; {self.resume_hint}")
@@ -126,27 +128,40 @@ class SweepSession:
             self.parent.close(Status.KILLED, hint)
 
 
-_STOPPED: list[str] = []  # why the running sweep was stopped
-_OPEN: list[SweepSession] = []  # sessions of this process whose parent run may be open
+# Why the running sweep was stopped; a reset forgets it.
+_STOPPED: State[list[str]] = State("engine.sweep.stopped", list)
+
+
+def _close_left_open(sessions: list[SweepSession]) -> None:
+    """A reset must not leak an open parent run: each is closed KILLED, as at an interrupted
+    exit, and the context its sweep published is withdrawn (a fresh process has none)."""
+    if sessions:
+        close_interrupted()
+        SweepContext.clear_env()
+
+
+# Sessions of this process whose parent run may be open (a reset closes them first).
+_OPEN: State[list[SweepSession]] = State("engine.sweep.open", list, on_clear=_close_left_open)
 
 
 def _forget(session: SweepSession) -> None:
-    if session in _OPEN:
-        _OPEN.remove(session)
+    sessions = _OPEN.get()
+    if session in sessions:
+        sessions.remove(session)
 
 
 def close_interrupted() -> None:
     """Close KILLED the parent run of every sweep this process left open (a sweep run in
     process, such as ``alphalab.sweep``, that was interrupted: no exit handler runs then)."""
-    for session in list(_OPEN):
+    for session in list(_OPEN.get()):
         session.interrupted()
-    _STOPPED.clear()
+    _STOPPED.get().clear()
 
 
 def stop(reason: str) -> NoReturn:
     """End the sweep now (exit 1): at exit its parent is closed KILLED and one line says
     ``reason`` and how to resume."""
-    _STOPPED.append(reason)
+    _STOPPED.get().append(reason)
     raise SystemExit(1)
 
 

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from alphalab.config import ConfigError
 from alphalab.config.keys import ADD, READ, Shape, add_hint, judge, shape_of
+from alphalab.session import State
 
 Compose = Callable[[list[str]], DictConfig]
 
@@ -72,15 +73,18 @@ def _reference(
     """The keys and group choices of the config composed from ``overrides``' group choices
     alone (composed once per process for each set of choices)."""
     groups = tuple(_group_overrides(overrides))
-    key = (conf_dir, config_name, groups)
-    if key not in _REFERENCES:
+    key, references = (conf_dir, config_name, groups), _REFERENCES.get()
+    if key not in references:
         reference = compose(list(groups))
         choices = OmegaConf.to_container(reference.hydra.runtime.choices)
-        _REFERENCES[key] = shape_of(reference), {k: v for k, v in choices.items() if v}
-    return _REFERENCES[key]
+        references[key] = shape_of(reference), {k: v for k, v in choices.items() if v}
+    return references[key]
 
 
-_REFERENCES: dict[tuple, tuple[Shape, dict[str, str]]] = {}
+# {(conf dir, config name, group choices): (shape, choices)}; a reset forgets them (composed again).
+_REFERENCES: State[dict[tuple, tuple[Shape, dict[str, str]]]] = State(
+    "entry.override_keys.references", dict
+)
 
 
 def _judge(key: str, reference: tuple[Shape, dict[str, str]], conf_dir: str, config_name: str):

@@ -25,6 +25,7 @@ from alphalab.config.parse_search import search_spec
 from alphalab.config.reader import Reader, register_resolvers
 from alphalab.config.spec import RunSpec
 from alphalab.entry.override_keys import check_added_keys, unknown_key_line
+from alphalab.session import State
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -231,14 +232,16 @@ def check(cfg: DictConfig) -> None:
         distributed.check_name(search_spec(cfg), distributed.role())
 
 
-_CHECKED: set[str] = set()
+# The (approach, formula, task, model, loss, seed) whose data and model passed; a reset forgets
+# them (checked again).
+_CHECKED: State[set[str]] = State("entry.preflight.checked", set)
 
 
 def check_model_and_data(spec: RunSpec) -> None:
     """Load the data, check the loss and build the model as the job will (this imports
     TensorFlow): a user's loader, loss or builder is rejected before the first epoch."""
     key = repr((spec.approach, spec.formula, spec.task, spec.model, spec.train.loss, spec.seed))
-    if key in _CHECKED:
+    if key in _CHECKED.get():
         return
     from alphalab.engine.fit import prepare_data
     from alphalab.losses import check_loss
@@ -251,7 +254,7 @@ def check_model_and_data(spec: RunSpec) -> None:
     data = prepare_data(spec)
     shape, has_imag = data.train.input_shape, data.train.has_imag
     build(spec.approach, spec.formula, spec.alpha, spec.model, shape, has_imag)
-    _CHECKED.add(key)
+    _CHECKED.get().add(key)
 
 
 def preflight_or_exit(conf_dir: Path, config_name: str, argv: list[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from alphalab.session import State
 from alphalab.tracking import names
 from alphalab.tracking.rows import sanitize
 from alphalab.tracking.store import to_param
@@ -57,7 +58,8 @@ class KeptRun:
     alpha_path: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
-_KEPT: dict[str, dict[str, KeptRun]] = {}
+# {parent run id: {run id: KeptRun}}; a reset forgets them (a summary reads them from the store).
+_KEPT: State[dict[str, dict[str, KeptRun]]] = State("tracking.kept.children", dict)
 
 
 def keep(parent_id: str | None, children: list) -> None:
@@ -100,14 +102,15 @@ def adopt(parent_id: str, runs: dict[str, KeptRun]) -> None:
 
 def _kept_for(parent_id: str) -> dict[str, KeptRun]:
     """The kept children of ``parent_id`` (the oldest parent's forgotten beyond _MAX_PARENTS)."""
-    if parent_id not in _KEPT and len(_KEPT) >= _MAX_PARENTS:
-        _KEPT.pop(next(iter(_KEPT)))
-    return _KEPT.setdefault(parent_id, {})
+    kept = _KEPT.get()
+    if parent_id not in kept and len(kept) >= _MAX_PARENTS:
+        kept.pop(next(iter(kept)))
+    return kept.setdefault(parent_id, {})
 
 
 def kept_runs(parent_id: str) -> dict[str, KeptRun]:
     """The children of ``parent_id`` this process wrote, by run id."""
-    return _KEPT.get(parent_id, {})
+    return _KEPT.get().get(parent_id, {})
 
 
 def children_of(tracker, parent_id: str) -> list:
@@ -127,7 +130,7 @@ def children_of(tracker, parent_id: str) -> list:
 
 def kept_path(run_id: str) -> dict[int, tuple[float, float]] | None:
     """The learned alpha's path of a run this process wrote (None: not one of them)."""
-    for kept in _KEPT.values():
+    for kept in _KEPT.get().values():
         if run_id in kept:
             return kept[run_id].alpha_path
     return None

@@ -13,6 +13,7 @@ from typing import Any
 from alphalab.config.names import Status
 from alphalab.config.paths import project_root
 from alphalab.config.spec import TrackingSpec
+from alphalab.session import State
 from alphalab.tracking import names
 from alphalab.tracking.lock import lock_file, open_client, sqlite_path, store_lock
 from alphalab.tracking.mlflow_internals import bulk_store, metric_history_bulk, session, tables
@@ -246,12 +247,15 @@ class Tracker:
         return found[-1] if found else None
 
 
-_TRACKERS: dict[tuple, Tracker] = {}
+# {(uri, experiment, artifact location): Tracker}; a reset forgets them (the next caller opens
+# a client again; a tracker in use, such as an open parent run's, stays valid).
+_TRACKERS: State[dict[tuple, Tracker]] = State("tracking.store.trackers", dict)
 
 
 def tracker_for(spec: TrackingSpec) -> Tracker:
     """One Tracker per store and experiment per process (jobs of one process share it)."""
     key = (resolve_uri(spec.uri), spec.experiment_name, spec.artifact_location)
-    if key not in _TRACKERS:
-        _TRACKERS[key] = Tracker(spec.uri, spec.experiment_name, spec.artifact_location)
-    return _TRACKERS[key]
+    trackers = _TRACKERS.get()
+    if key not in trackers:
+        trackers[key] = Tracker(spec.uri, spec.experiment_name, spec.artifact_location)
+    return trackers[key]

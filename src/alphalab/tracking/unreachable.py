@@ -24,11 +24,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from alphalab.session import State
+
 RETRY_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "5",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "2",
 }
-_DOWN: set[str] = set()  # stores found unreachable in this process
+# Stores found unreachable in this process; a reset forgets them (the next close tries again).
+_DOWN: State[set[str]] = State("tracking.unreachable.down", set)
 _NOTICE_EVERY = 60.0  # seconds between "retrying" lines
 
 
@@ -173,7 +176,7 @@ class TrackingUnreachable(SystemExit):
     def report(self, resume: str = "") -> None:
         """Print the line (once), with how to resume where the caller knows it."""
         self.resume = self.resume or resume
-        _DOWN.add(self.uri)
+        _DOWN.get().add(self.uri)
         if not self.reported:
             self.reported = True
             print(f"alphalab: error: {self.line()}", file=sys.stderr, flush=True)
@@ -196,7 +199,7 @@ def _revived(
     stop = TrackingUnreachable(uri, resume, answered)
     if reported:
         stop.reported = True
-        _DOWN.add(uri)
+        _DOWN.get().add(uri)
     return stop
 
 
@@ -231,7 +234,7 @@ def each(uri: str, call: Callable, items: list, threads: int) -> None:
 
 def found_down(uri: str) -> bool:
     """Whether this process stopped because the store at ``uri`` did not answer."""
-    return uri in _DOWN
+    return uri in _DOWN.get()
 
 
 @contextmanager

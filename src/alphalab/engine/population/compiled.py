@@ -11,6 +11,7 @@ from alphalab.config.names import Approach
 from alphalab.config.spec import RunSpec
 from alphalab.engine.population.model import PopulationModel, copies, parts_of, vectorised
 from alphalab.model.compile import training_optimizer
+from alphalab.session import State
 
 
 def regularised(model) -> bool:
@@ -54,8 +55,9 @@ def _build(members: list[RunSpec], input_shape: tuple, has_imag: bool, seeds: li
 # Tracing a model's train and test functions costs more than a whole small fit. Populations of
 # one process with the same shape (the same architecture, members' approaches and budget; for
 # copies of a Lambda also the same fixed alphas, constants of the graph) therefore share one
-# compiled model, given the weights a fresh build would have before each fit.
-_COMPILED: dict[str, tuple] = {}
+# compiled model, given the weights a fresh build would have before each fit. A reset drops
+# them (the next population traces again).
+_COMPILED: State[dict[str, tuple]] = State("engine.population.compiled.models", dict)
 _MAX_COMPILED = 64
 
 
@@ -95,12 +97,13 @@ def population_model(
     model."""
     fresh, built = _build(members, input_shape, has_imag, seeds)
     key = _shape_key(members, built is not None, input_shape, has_imag, steps)
-    cached = _COMPILED.get(key)
+    compiled = _COMPILED.get()
+    cached = compiled.get(key)
     if cached is None:
         compile_population(fresh, members[0], steps)
-        if len(_COMPILED) >= _MAX_COMPILED:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[key] = (fresh, built)
+        if len(compiled) >= _MAX_COMPILED:
+            compiled.pop(next(iter(compiled)))
+        compiled[key] = (fresh, built)
         return fresh, built
     model, cached_built = cached
     model.set_weights(fresh.get_weights())

@@ -25,6 +25,7 @@ from alphalab.engine.record import config_yaml
 from alphalab.model.build import ALPHA_LAYER, build
 from alphalab.model.compile import compile_for_training
 from alphalab.model.keras_internals import slot_lists
+from alphalab.session import State
 from alphalab.tracking import names
 
 _ALPHA_CLASSES = ("Lambda", "ComplexAlpha")
@@ -154,8 +155,9 @@ def _set_alpha(node, real: float, imag: float) -> None:
 
 
 # Templates are kept for the process: the basic launcher's jobs and a sweep's populations of the
-# same architecture, budget and approach share one (building and saving one costs ~0.2 s).
-_TEMPLATES: dict[tuple, _Template] = {}
+# same architecture, budget and approach share one (building and saving one costs ~0.2 s). A
+# reset drops them (the next run builds its template again).
+_TEMPLATES: State[dict[tuple, _Template]] = State("engine.population.export.templates", dict)
 _MAX_TEMPLATES = 64
 
 
@@ -178,11 +180,12 @@ class RunFiles:
             self.input_shape,
             self.has_imag,
         )
-        if key not in _TEMPLATES:
-            if len(_TEMPLATES) >= _MAX_TEMPLATES:
-                _TEMPLATES.pop(next(iter(_TEMPLATES)))
-            _TEMPLATES[key] = _Template(spec, self.input_shape, self.has_imag, total_steps)
-        return _TEMPLATES[key]
+        templates = _TEMPLATES.get()
+        if key not in templates:
+            if len(templates) >= _MAX_TEMPLATES:
+                templates.pop(next(iter(templates)))
+            templates[key] = _Template(spec, self.input_shape, self.has_imag, total_steps)
+        return templates[key]
 
     def write(self, folder: Path, spec: RunSpec, total_steps: int, outcome) -> None:
         """config.yaml, weights.json and model.keras of one run into ``folder`` (and a
