@@ -21,6 +21,7 @@ from keras_tuner.oracles import GridSearchOracle
 from alphalab.config import ConfigError
 from alphalab.config.paths import import_callable
 from alphalab.config.spec import SearchSpec
+from alphalab.engine.batch_oracle import BatchBayesianOracle
 from alphalab.engine.tuner_internals import hand_out_next, is_chief_oracle
 
 TrialStatus = keras_tuner.engine.trial.TrialStatus
@@ -53,20 +54,36 @@ class _HandsOutAhead(GridSearchOracle):
         return response
 
 
+ORACLE_KWARGS = (
+    "hyperparameters",
+    "allow_new_entries",
+    "tune_new_entries",
+    "max_retries_per_trial",
+    "max_consecutive_failed_trials",
+)
+
+
 class GridSearch(keras_tuner.GridSearch):
     """keras-tuner's GridSearch, whose oracle hands out the grid's points without waiting."""
 
     def __init__(self, hypermodel=None, objective=None, max_trials=None, seed=None, **kwargs):
-        own = (
-            "hyperparameters",
-            "allow_new_entries",
-            "tune_new_entries",
-            "max_retries_per_trial",
-            "max_consecutive_failed_trials",
-        )
-        oracle_kwargs = {key: kwargs.pop(key) for key in own if key in kwargs}
+        oracle_kwargs = {key: kwargs.pop(key) for key in ORACLE_KWARGS if key in kwargs}
         oracle = _HandsOutAhead(objective, max_trials=max_trials, seed=seed, **oracle_kwargs)
         self.seed = seed
+        keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+
+
+class BayesianOptimization(keras_tuner.BayesianOptimization):
+    """keras-tuner's BayesianOptimization whose oracle fits its Gaussian process once per
+    population and chooses the population's points together (``BatchBayesianOracle``);
+    ``batch_size`` is the population (alphalab passes ``search.population``)."""
+
+    oracle_class = BatchBayesianOracle
+
+    def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None, **kwargs):
+        own = (*ORACLE_KWARGS, "num_initial_points", "alpha", "beta", "batch_size")
+        oracle_kwargs = {key: kwargs.pop(key) for key in own if key in kwargs}
+        oracle = self.oracle_class(objective, max_trials=max_trials, seed=seed, **oracle_kwargs)
         keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
 
 
@@ -125,6 +142,8 @@ def make_tuner(search: SearchSpec, seed: int, directory: Path):
     }
     if "max_trials" in inspect.signature(tuner_class).parameters:
         kwargs["max_trials"] = search.max_trials
+    if issubclass(tuner_class, BayesianOptimization):  # its oracle proposes a population at once
+        kwargs["batch_size"] = search.population
     try:
         tuner = batched(tuner_class)(**kwargs)
     except (TypeError, ValueError) as exc:
