@@ -105,3 +105,52 @@ def test_progress_and_metrics_arrive_while_the_population_trains(tmp_path):
             )
         ]
     assert progress and progress == sorted(progress) and 0 < progress[-1] < 1  # the parent's
+
+
+LINE_OF_ANY = re.compile(r"population 1 \(\d+ runs; .*\): epoch (\d+)/(\d+),")
+
+
+def test_the_first_line_and_live_metrics_come_in_the_first_third_of_the_fit(tmp_path, monkeypatch):
+    """In process, counted in epochs rather than seconds: after the first third of a
+    population's epochs, a progress line has been printed and its RUNNING children hold
+    per-epoch metrics in the store (the watch's write is waited for once it is made, so
+    this says when the watch writes, not how fast the store is)."""
+    import io
+
+    from alphalab.config.parse import run_spec
+    from alphalab.engine.progress import SweepProgress
+    from alphalab.engine.record import Job
+    from alphalab.engine.runs import run_jobs
+    from alphalab.engine.watch import Watch
+    from alphalab.tracking.parent import ParentRun
+    from alphalab.tracking.store import tracker_for
+    from tests.conftest import compose, store_uri
+
+    epochs = 12
+    common = ["+debug=fast", f"train.epochs={epochs}", f"tracking.uri={store_uri(tmp_path)}"]
+    alphas = [("lambda", 0.4, 2.0), ("lambda", 1.0, 1.5), ("trainable", 0.4, 2.0)]
+    specs = [
+        run_spec(compose([f"approach={a}", f"alpha.real={r}", f"alpha.imag={i}", *common]))
+        for a, r, i in alphas
+    ]
+    parent = ParentRun.open(tracker_for(specs[0].tracking), "live", "sweep", {"test": 1})
+    stream = io.StringIO()
+    seen: list[tuple[int, int, int]] = []  # (epoch, lines printed, live val_loss rows stored)
+    watched = Watch.__call__
+
+    def call(self, epoch, members):
+        watched(self, epoch, members)
+        if self.pending is not None:
+            self.pending.result()  # what the watch has written by now is in the store
+        lines = len(LINE_OF_ANY.findall(stream.getvalue()))
+        seen.append((epoch, lines, _running_epochs(tmp_path / "mlflow.db")))
+
+    monkeypatch.setattr(Watch, "__call__", call)
+    progress = SweepProgress(len(specs), stream=stream, live=False)
+    results = run_jobs([Job(spec) for spec in specs], parent_id=parent.run_id, progress=progress)
+    assert [r.status for r in results] == ["FINISHED"] * len(specs)
+    assert [epoch for epoch, _, _ in seen] == list(range(1, epochs + 1))
+    third = [(lines, stored) for epoch, lines, stored in seen if epoch <= epochs // 3]
+    assert third[-1][0] >= 1, stream.getvalue()  # a line within the first third
+    assert third[-1][1] >= len(specs), seen  # every child's first epochs, while RUNNING
+    assert LINE_OF_ANY.findall(stream.getvalue())[-1] == (str(epochs), str(epochs))
