@@ -22,6 +22,8 @@ from alphalab.config.parse_search import search_spec
 from alphalab.config.spec import TrackingSpec
 from alphalab.engine.record import Job, WarmStart
 from alphalab.engine.runs import run_job, run_jobs
+from alphalab.results.compare import load_run_model
+from alphalab.tracking.curves import kept_step
 from alphalab.tracking.parent import ParentRun
 from alphalab.tracking.store import tracker_for
 from tests.conftest import client, compose, store_uri
@@ -45,6 +47,9 @@ EXTRAS = {
     "refit": (set(), set(), {"mlflow.parentRunId", "alphalab.arm"}),
 }
 ARTIFACTS = ["config.yaml", "model.keras", "weights.json"]
+# A sweep's grid jobs keep their curves at tracking.curves' epochs (the single run's values there)
+# and no model.keras: their model is built on request, with the single run's weights.
+GRID = {"job of a sweep", "population member"}
 # The runs a verdict pairs row by row on the test rows also leave each row's loss.
 PAIRED = {"search trial", "search reference", "refit"}
 KINDS = {
@@ -74,12 +79,16 @@ def record(folder: Path, run_id: str) -> dict:
     """Everything a run left: names, values, histories, weights and artifacts."""
     c = client(store_uri(folder))
     run = c.get_run(run_id)
-    histories = {
-        key: [m.value for m in sorted(c.get_metric_history(run_id, key), key=lambda m: m.step)]
-        for key in ("loss", "val_loss", "alpha_real", "alpha_imag")
-    }
+    histories, steps = {}, {}
+    for key in ("loss", "val_loss", "alpha_real", "alpha_imag"):
+        found = sorted(c.get_metric_history(run_id, key), key=lambda m: m.step)
+        histories[key], steps[key] = [m.value for m in found], [m.step for m in found]
     local = c.download_artifacts(run_id, "weights.json", str(folder / "dl" / run_id))
+    tracker = tracker_for(TrackingSpec(store_uri(folder), "contract-reader", None))
+    model = load_run_model(tracker, run_id, str(folder / "model" / run_id))
     return {
+        "steps": steps,
+        "model": {w.path: np.asarray(w) for w in model.weights},
         "params": dict(run.data.params),
         "metrics": dict(run.data.metrics),
         "tags": dict(run.data.tags),
@@ -192,7 +201,8 @@ def test_every_path_records_the_same_run(tmp_path, searches, path, approach):
     assert set(got["metrics"]) == set(want["metrics"]) | metrics
     assert set(got["tags"]) == set(want["tags"]) | tags
     assert want["artifacts"] == ARTIFACTS
-    assert got["artifacts"] == sorted(ARTIFACTS + ["test_losses.json"] * (path in PAIRED))
+    artifacts = [a for a in ARTIFACTS if path not in GRID or a != "model.keras"]
+    assert got["artifacts"] == sorted(artifacts + ["test_losses.json"] * (path in PAIRED))
     for key in (
         set(want["params"]) - {"tracking.uri"} - {k for k in want["params"] if "provenance" in k}
     ):
@@ -201,10 +211,20 @@ def test_every_path_records_the_same_run(tmp_path, searches, path, approach):
         tolerance = dict(abs=ALPHA_ATOL) if "alpha" in key else dict(rel=LOSS_RTOL)
         assert got["metrics"][key] == pytest.approx(want["metrics"][key], **tolerance), key
     for key, values in want["histories"].items():
+        assert want["steps"][key] == list(range(len(values)))
+        if path in GRID:  # its curves at the kept epochs, its last among them
+            kept = [s for s in range(len(values)) if kept_step(s, len(values) - 1)]
+            assert got["steps"][key] == kept, key
+            assert len(kept) < len(values) or len(values) <= 4
+            values = [values[s] for s in kept]
         np.testing.assert_allclose(got["histories"][key], values, rtol=LOSS_RTOL, atol=ALPHA_ATOL)
     assert list(got["weights"]) == list(want["weights"])
     for name, value in want["weights"].items():
         np.testing.assert_allclose(got["weights"][name], value, atol=ALPHA_ATOL)
+    # every run's model loads (a grid job's built on request) with the single run's weights
+    assert list(got["model"]) == list(want["model"])
+    for name, value in want["model"].items():
+        np.testing.assert_allclose(got["model"][name], value, atol=ALPHA_ATOL)
 
 
 def test_a_trials_executions_train_side_by_side_and_are_averaged(tmp_path):

@@ -240,3 +240,8 @@ def fraction(r: Reader, key: str, what: str = "") -> float:
     if not 0 <= value < 1:
         raise ConfigError(f"{key}: must lie in [0, 1){' ' + what if what else ''}, got {value}")
     return value
+
+
+def recorded_run_spec(text: str) -> RunSpec:
+    """The RunSpec of a run's recorded ``config.yaml`` (its text)."""
+    return run_spec(OmegaConf.create(text))

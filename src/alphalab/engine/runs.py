@@ -26,6 +26,7 @@ from alphalab.engine.progress import SweepProgress
 from alphalab.engine.record import Job, WarmStart, dataset_inputs, describe, job_key
 from alphalab.engine.watch import Watch
 from alphalab.tracking import names
+from alphalab.tracking.curves import thinned
 from alphalab.tracking.runs import RunRecord, RunWriter
 from alphalab.tracking.store import Tracker, tracker_for
 from alphalab.tracking.unreachable import TrackingUnreachable
@@ -149,8 +150,10 @@ def run_jobs(
     parent_id = parent_id or (context.parent_id if context else None)
     results: dict[int, JobResult] = {}
     populations: dict[str, list[int]] = {}
+    trackers: dict[TrackingSpec, Tracker] = {}  # thousands of jobs share one or two
     for index, job in enumerate(jobs):
-        tracker = tracker_for(job.spec.tracking)
+        tracking = job.spec.tracking
+        tracker = trackers.get(tracking) or trackers.setdefault(tracking, tracker_for(tracking))
         done = finished_before(tracker, parent_id, job.key, context) if parent_id else None
         if done is not None:
             results[index] = skipped(job, tracker, done)
@@ -225,10 +228,11 @@ def _run_population(
     ]
     writer.open(records)
     last = [end - 1 for end in itertools.accumulate(job.executions for job in jobs)]
+    thin = [parent_id is not None and job.kind == Kind.RUN for job in jobs]  # a sweep's grid
     watch = None
     if progress is not None:
         shown = progress.population(len(jobs), first.train.epochs)
-        watch = Watch(writer, records, last, jobs, [m.group for m in members], shown)
+        watch = Watch(writer, records, last, jobs, [m.group for m in members], shown, thin)
     try:
         population.start_from(
             {last[i]: job.warm_start.weights for i, job in enumerate(jobs) if job.warm_start}
@@ -240,12 +244,14 @@ def _run_population(
         ]
         extras = on_trained(jobs, outcomes) if on_trained else [({}, {})] * len(jobs)
         for i, (job, record, outcome) in enumerate(zip(jobs, records, outcomes, strict=True)):
-            files = partial(trained.write_files, last[i], job.spec)
+            files = partial(trained.write_files, last[i], job.spec, model=not thin[i])
             metrics, tags = extras[i]
             ended = describe(
                 job, data_params, data.baseline, outcome, population=size, files=files,
                 final_metrics=metrics, final_tags=tags, test_baseline=data.test_baseline,
             )  # fmt: skip
+            if thin[i]:  # its curves at the epochs tracking.curves keeps
+                ended.metrics = thinned(ended.metrics, len(outcome.history.get(names.LOSS, [])))
             record.end_with(ended)
     except KeyboardInterrupt:
         for record in records:

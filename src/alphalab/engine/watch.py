@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from alphalab.config import one_line
 from alphalab.engine.outcome import FitOutcome
 from alphalab.tracking import names
+from alphalab.tracking.curves import kept_step
 from alphalab.tracking.runs import RunWriter
 from alphalab.tracking.unreachable import TrackingUnreachable
 
@@ -26,10 +27,12 @@ class Watch:
     EVERY = 2.0
     SHARE = 0.1
 
-    def __init__(self, writer: RunWriter, records, last, jobs, groups, shown):
-        """``last[i]``: job ``i``'s last member; ``groups``: each member's arm."""
+    def __init__(self, writer: RunWriter, records, last, jobs, groups, shown, thin=None):
+        """``last[i]``: job ``i``'s last member; ``groups``: each member's arm; ``thin[i]``:
+        job ``i`` keeps its curves at the epochs ``tracking.curves`` keeps (a sweep's grid)."""
         self.writer, self.records, self.groups, self.shown = writer, records, groups, shown
         self.job_of = {last[i]: i for i, job in enumerate(jobs) if job.executions == 1}
+        self.thin = list(thin or [False] * len(jobs))
         self.epochs = jobs[0].spec.train.epochs
         self.written: dict[int, int] = {}  # job -> epochs logged
         self.best: dict[str, float] = {}
@@ -75,6 +78,7 @@ class Watch:
                 (key, series[step], step)
                 for key, series in outcome.history.items()
                 for step in range(start, len(series))
+                if not self.thin[job] or kept_step(step)
             ]
             self.written[job] = len(outcome.history.get(names.LOSS, []))
             points.append((self.records[job], values))

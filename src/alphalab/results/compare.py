@@ -12,6 +12,7 @@ from alphalab.config.names import Arm, Kind
 from alphalab.results.figures import search_figures, sweep_figures
 from alphalab.results.landscape import landscape_figure
 from alphalab.results.plots import trials_figure
+from alphalab.results.rebuilt import has_model_file, rebuilt_model
 from alphalab.results.render import Comparison, search_table, table
 from alphalab.results.rows import latest_rows, row_from_run, test_rows, trajectories
 from alphalab.results.searches import summarize_trials
@@ -182,7 +183,8 @@ def log_selected_models(tracker: Tracker, parent_id: str, comparison: Comparison
 
 def load_run_model(tracker: Tracker, run_id: str, folder: str):
     """A run's ``model.keras``, downloaded into ``folder`` and loaded in Keras's safe mode (a
-    user's formula is registered first, as the run resolved it)."""
+    user's formula is registered first, as the run resolved it); a run without one (a sweep's
+    grid job) has its model built on request from its config and weights."""
     import keras
 
     import alphalab.layers  # noqa: F401 - registers alphalab's Keras objects for loading
@@ -191,6 +193,8 @@ def load_run_model(tracker: Tracker, run_id: str, folder: str):
     formula = tracker.client.get_run(run_id).data.params.get("formula", "")
     if "." in formula:  # a user's formula must be registered before loading
         formulas.resolve(formula)
+    if not has_model_file(tracker, run_id):  # a sweep's grid job: built on request
+        return rebuilt_model(tracker, run_id)
     local = tracker.client.download_artifacts(run_id, names.MODEL, folder)
     return keras.saving.load_model(local, safe_mode=True)
 

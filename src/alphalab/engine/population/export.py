@@ -187,16 +187,19 @@ class RunFiles:
             templates[key] = _Template(spec, self.input_shape, self.has_imag, total_steps)
         return templates[key]
 
-    def write(self, folder: Path, spec: RunSpec, total_steps: int, outcome) -> None:
-        """config.yaml, weights.json and model.keras of one run into ``folder`` (and a
-        refit's ``test_losses.json``)."""
-        template = self.template(spec, total_steps)
+    def write(
+        self, folder: Path, spec: RunSpec, total_steps: int, outcome, model: bool = True
+    ) -> None:
+        """config.yaml, weights.json and (unless ``model`` is False: a sweep's grid job, whose
+        model is built on request from those two) model.keras of one run into ``folder`` (and
+        a refit's ``test_losses.json``)."""
         folder.mkdir(parents=True, exist_ok=True)
         (folder / names.CONFIG).write_text(config_yaml(spec))
         weights = outcome.weights
         listed = {name: np.asarray(value).tolist() for name, value in weights.items()}
         (folder / names.WEIGHTS).write_text(json.dumps(listed, separators=(",", ":")))
-        values = list(weights.values()) + list(outcome.optimizer)
-        template.write(folder / names.MODEL, spec.alpha, values)
+        if model:
+            values = list(weights.values()) + list(outcome.optimizer)
+            self.template(spec, total_steps).write(folder / names.MODEL, spec.alpha, values)
         if outcome.test_rows is not None:  # a refit: the verdict pairs its test rows
             (folder / names.TEST_ROWS).write_text(json.dumps(outcome.test_rows))

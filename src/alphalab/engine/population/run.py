@@ -43,9 +43,10 @@ class Trained:
     files: object  # export.RunFiles
     total_steps: int
 
-    def write_files(self, index: int, spec: RunSpec, folder) -> None:
-        """Member ``index``'s config.yaml, weights.json and model.keras into ``folder``."""
-        self.files.write(folder, spec, self.total_steps, self.outcomes[index])
+    def write_files(self, index: int, spec: RunSpec, folder, model: bool = True) -> None:
+        """Member ``index``'s config.yaml, weights.json and (with ``model``) model.keras into
+        ``folder``."""
+        self.files.write(folder, spec, self.total_steps, self.outcomes[index], model)
 
 
 class Population:
