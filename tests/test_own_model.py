@@ -11,8 +11,11 @@ import numpy as np
 import pytest
 
 from alphalab.config.parse import run_spec
+from alphalab.config.spec import TrackingSpec
 from alphalab.engine.fit import prepare_data
 from alphalab.engine.runs import run_job
+from alphalab.results.compare import load_run_model
+from alphalab.tracking.store import tracker_for
 from tests.conftest import all_runs, client, compose, error_lines, grid_of, run_experiment, runs_in
 from tests.conftest import store_uri as uri_of
 
@@ -155,7 +158,11 @@ def test_a_user_model_through_the_main_job(user_sweep, tmp_path):
         weights[p["approach"]] = json.loads((local / "weights.json").read_text())
         import alphalab.layers  # noqa: F401 - registers alphalab's Keras objects
 
-        model = keras.saving.load_model(local / "model.keras", safe_mode=True)
+        model = load_run_model(
+            tracker_for(TrackingSpec(uri_of(folder), "alphalab", None)),
+            child.info.run_id,
+            str(tmp_path / "model"),
+        )  # built on request
         assert model.name == "user_model"
         if p["approach"] == "trainable":
             history = client(uri_of(folder)).get_metric_history(child.info.run_id, "alpha_real")
