@@ -136,3 +136,12 @@ def test_keras_internals_are_where_alphalab_reaches():
           lambda: variable_index(optimizer, last) == count - 1)  # fmt: skip
     holds("keras", "Optimizer._trainable_variables and its slot lists (Adam's _momentums)", KERAS,
           lambda: set(slot_lists(optimizer)) == {"_momentums", "_velocities"})  # fmt: skip
+
+
+def test_mlflows_requirement_check_is_where_alphalab_skips_it():
+    """A sweep's logged models skip MLflow's scan of every installed distribution (results/
+    compare.py); if the function moved, that scan (about 1 s) is back."""
+    from alphalab.results.compare import SCAN
+
+    path = f"mlflow.utils.environment.{SCAN}"
+    holds("mlflow", path, "alphalab/results/compare.py", lambda: callable(reach(path)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import tempfile
@@ -25,6 +26,7 @@ from alphalab.tracking.store import Tracker
 MARGIN = "verdict.baseline_margin"  # the param that says what beating the baseline means
 ROPE = "verdict.rope"  # the region of practical equivalence
 OLD_ROPE = 0.02  # for sweeps recorded before verdict.rope existed
+SCAN = "warn_dependency_requirement_mismatches"  # mlflow.utils.environment's, see below
 
 
 def load_comparison(tracker: Tracker, parent, wall_seconds: float | None = None) -> Comparison:
@@ -164,21 +166,43 @@ def log_selected_models(tracker: Tracker, parent_id: str, comparison: Comparison
             for arm, row in comparison.selected.items():
                 model = load_run_model(tracker, row.run_id, f"{tmp}/{arm}")
                 example = np.zeros((2, *model.inputs[0].shape[1:]), "float32")
-                signature = infer_signature(example, model.predict(example, verbose=0))
-                info = Model.log(
-                    artifact_path=None,
-                    name=f"selected-{arm}",
-                    flavor=mlflow.keras,
-                    model=model,
-                    run_id=parent_id,
-                    signature=signature,
-                    pip_requirements=requirements,
-                    tags={"alphalab.arm": str(arm), "alphalab.source_run": row.run_id},
-                )
+                # an eager call: predict() would trace a function for two rows (~0.3 s a model)
+                output = keras.tree.map_structure(keras.ops.convert_to_numpy, model(example))
+                signature = infer_signature(example, output)
+                with _no_installed_scan():
+                    info = Model.log(
+                        artifact_path=None,
+                        name=f"selected-{arm}",
+                        flavor=mlflow.keras,
+                        model=model,
+                        run_id=parent_id,
+                        signature=signature,
+                        pip_requirements=requirements,
+                        tags={"alphalab.arm": str(arm), "alphalab.source_run": row.run_id},
+                    )
                 uris.append(info.model_uri)
     finally:
         mlflow.set_tracking_uri(previous)
     return uris
+
+
+@contextlib.contextmanager
+def _no_installed_scan():
+    """MLflow checks a logged model's requirements against every installed distribution, only
+    to warn on a mismatch: it reads the file list of each (about 1 s here, the first model of a
+    process). The requirements above are this process's own versions: there is nothing to warn
+    about. Without that function (another MLflow), nothing changes but the time."""
+    from mlflow.utils import environment
+
+    check = getattr(environment, SCAN, None)
+    if check is None:
+        yield
+        return
+    setattr(environment, SCAN, lambda requirements: None)
+    try:
+        yield
+    finally:
+        setattr(environment, SCAN, check)
 
 
 def load_run_model(tracker: Tracker, run_id: str, folder: str):
