@@ -122,3 +122,13 @@ def test_a_reloaded_oracle_continues_where_it_stopped(tmp_path):
         tell(again, trials)
     assert len(again.trials) == 12
     assert {t.status for t in again.trials.values()} == {"COMPLETED"}
+
+
+def test_a_trial_reports_its_best_and_last_epochs_to_the_oracle():
+    from alphalab.engine.search import reported_epochs
+
+    nan = float("nan")
+    assert reported_epochs([3.0, 1.0, 2.0]) == [1, 2]
+    assert reported_epochs([3.0, 2.0, 1.0]) == [2]
+    assert reported_epochs([nan, 1.0, nan]) == [1, 2]
+    assert reported_epochs([nan]) == [0] and reported_epochs([]) == []

@@ -90,7 +90,7 @@ def test_the_oracles_best_is_the_stores_best(random_search):
     oracle = oracle_trials(folder, "rs")
     assert set(oracle) == {r.data.tags["alphalab.trial_id"] for r in runs["trial"]}
     assert {t["status"] for t in oracle.values()} == {"COMPLETED"}
-    for run in runs["trial"]:  # every epoch reached the oracle: its score is the best epoch's
+    for run in runs["trial"]:  # the best epoch reached the oracle: its score is that epoch's
         trial = oracle[run.data.tags["alphalab.trial_id"]]
         assert trial["score"] == pytest.approx(run.data.metrics["tuner_score"])
     best_by_oracle = min(oracle.values(), key=lambda t: t["score"])["trial_id"]

@@ -45,8 +45,8 @@ def reference_job(run: RunSpec) -> Job:
 
 
 class TrialTrainer:
-    """Trains the trials the oracle hands out, as populations, and reports them back: every
-    epoch of each trial (``update_trial``), then its end (``end_trial``)."""
+    """Trains the trials the oracle hands out, as populations, and reports them back: each
+    trial's best and last epochs (``update_trial``), then its end (``end_trial``)."""
 
     def __init__(self, run: RunSpec, search: SearchSpec, tuner, parent: str, reference: Job | None):
         self.run, self.search, self.tuner, self.parent = run, search, tuner, parent
@@ -131,7 +131,8 @@ class TrialTrainer:
             raise RuntimeError("; ".join(reasons)) from self.stop
 
     def report(self, jobs: list[Job], outcomes: list[FitOutcome]) -> list[tuple[dict, dict]]:
-        """Tell the oracle each trial's epochs and end it; what each trial's record adds."""
+        """Tell the oracle each trial's best and last epochs and end it; what each trial's
+        record adds."""
         extras = []
         for job, outcome in zip(jobs, outcomes, strict=True):
             if job.kind != Kind.TRIAL:
@@ -152,7 +153,10 @@ class TrialTrainer:
             outcome.history.get(names.LOSS, []),
             outcome.history.get(names.VAL_LOSS, []),
         )
-        for epoch, (loss, val_loss) in enumerate(zip(losses, val_losses, strict=False)):
+        epochs = list(zip(losses, val_losses, strict=False))
+        scored = [v if self.search.objective == names.VAL_LOSS else loss for loss, v in epochs]
+        for epoch in reported_epochs(scored):
+            loss, val_loss = epochs[epoch]
             oracle.update_trial(
                 trial.trial_id, {names.LOSS: loss, names.VAL_LOSS: val_loss}, step=start + epoch
             )
@@ -173,6 +177,18 @@ class TrialTrainer:
         if ended.score is not None and math.isfinite(ended.score):
             metrics[names.TUNER_SCORE] = float(ended.score)
         return metrics, {names.TUNER_STATUS: str(ended.status)}
+
+
+def reported_epochs(objective: list[float]) -> list[int]:
+    """The epochs a trial reports to the oracle: the objective's best (the oracle scores a trial
+    by it) and the last. Each report rewrites keras-tuner's trial.json with the history so far,
+    so reporting every epoch cost a trial as much as its share of a population's fit; the
+    whole history is the trial's MLflow run's."""
+    if not objective:
+        return []
+    finite = [(value, epoch) for epoch, value in enumerate(objective) if math.isfinite(value)]
+    best = min(finite)[1] if finite else len(objective) - 1
+    return sorted({best, len(objective) - 1})
 
 
 def _weights(tracker: Tracker, run) -> dict:

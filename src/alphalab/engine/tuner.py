@@ -3,9 +3,9 @@
 A search names a keras-tuner tuner class (``search.tuner._target_``); alphalab subclasses it so
 that ``search`` asks the oracle for ``search.population`` trials at once, each under its own
 tuner id (as keras-tuner's distributed mode gives each worker one), trains them as one population
-(every trial its own MLflow child run, recorded as a sweep job is), reports each trial's epochs
-to the oracle and ends it. The chief of a distributed search keeps keras-tuner's own behaviour: it
-serves the oracle.
+(every trial its own MLflow child run, recorded as a sweep job is), reports each trial's best
+and last epochs to the oracle and ends it. The chief of a distributed search keeps keras-tuner's
+own behaviour: it serves the oracle.
 """
 
 from __future__ import annotations
