@@ -24,6 +24,17 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 pytest_plugins = ["tests.provision"]
 
 
+# --- Process-wide state: every test leaves a fresh alphalab session (alphalab/session.py) ------
+@pytest.fixture(autouse=True)
+def _fresh_session():
+    """After each test, alphalab's caches (compiled models, task data, trackers, ...) are
+    emptied and any sweep it left open is closed, so in-process tests do not depend on order."""
+    yield
+    from alphalab.session import clear_session
+
+    clear_session()
+
+
 def store_uri(folder: Path) -> str:
     return f"sqlite:///{folder / 'mlflow.db'}"
 
