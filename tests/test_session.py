@@ -42,6 +42,7 @@ MEMOS = {
     "alphalab.entry.job_folders._dumped": "a pure function of its argument",
     "alphalab.entry.override_keys._option_shape": "a config group's keys, composed from conf/",
     "alphalab.tracking.mlflow_internals.mlflow_revisions": "the installed MLflow's schemas",
+    "alphalab.tracking.curves._half_octaves": "a pure function of its argument",
 }
 
 CONTAINERS = {"dict", "list", "set", "defaultdict", "OrderedDict", "deque", "Counter", "bytearray"}

@@ -4,7 +4,7 @@ global_state``).
 
 A module declares each piece of its state once, as a ``State``, and reads it where it uses it::
 
-    _COMPILED = State("engine.population.compiled.models", dict)  # at module level: a name, no value
+    _COMPILED = State("engine.population.compiled.models", dict)  # a name at module level
 
     def population_model(...):
         compiled = _COMPILED.get()  # this session's dict, made on first use
