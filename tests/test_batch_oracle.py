@@ -132,3 +132,8 @@ def test_a_trial_reports_its_best_and_last_epochs_to_the_oracle():
     assert reported_epochs([3.0, 2.0, 1.0]) == [2]
     assert reported_epochs([nan, 1.0, nan]) == [1, 2]
     assert reported_epochs([nan]) == [0] and reported_epochs([]) == []
+
+
+def test_an_unknown_lie_is_refused_in_one_line():
+    with pytest.raises(ValueError, match="lie must be one of mean, max, min, believer"):
+        BatchBayesianOracle(keras_tuner.Objective("loss", "min"), lie="optimist")

@@ -17,36 +17,43 @@ from keras_tuner.oracles import BayesianOptimizationOracle
 
 CANDIDATES = 2048  # uniform points per batch on which the acquisition is evaluated at once
 LOCAL = 256  # points of each local cloud around the best candidates
+LIES = ("mean", "max", "min", "believer")  # constant liars; kriging believer
 STARTS = 3  # best candidates refined by local clouds
 SCALES = (0.05, 0.01)  # the clouds' spreads, in the unit cube
 
 
 class BatchBayesianOracle(BayesianOptimizationOracle):
     """keras-tuner's Bayesian oracle (Matern 5/2 Gaussian process, UCB acquisition
-    ``mu - beta * sigma``), choosing ``batch_size`` points from one fit by the kriging believer
+    ``mu - beta * sigma``), choosing ``batch_size`` points from one fit by the constant liar
     rule of Ginsbourger, Le Riche & Carraro (2010, "Kriging is well-suited to parallelize
     optimization"): after each chosen point the model is conditioned, with its kernel kept, on
-    its own prediction there, which leaves the mean unchanged and removes the variance around
-    the point, so the next point goes elsewhere. With the UCB acquisition this is GP-BUCB
-    (Desautels, Krause & Burdick 2014). Trials still running (other workers', or asked earlier)
-    are conditioned on the same way.
+    a made-up score there (by default the mean of the observed scores, CL-mean), which removes
+    the variance around the point and lifts a promising one, so the next point goes elsewhere.
+    Trials still running (other workers', or asked earlier) are conditioned on the same way.
+    On ``+search=bayesian`` (seeds 0-2, 8 at a time) CL-mean's best val_loss was 0.0051-0.0056,
+    the kriging believer's 0.0047-0.0109, CL-max's 0.0056-0.0138.
 
     With one trial asked at a time (``batch_size=1``) it is a sequential Bayesian oracle: a fit
-    per trial. Its acquisition is minimised over ``CANDIDATES`` uniform points at once, then
-    local clouds around the best few (vectorised predictions instead of thousands of one-point
-    calls).
+    per trial, no made-up score. Its acquisition is minimised over ``CANDIDATES`` uniform
+    points at once, then local clouds around the best few (vectorised predictions instead of
+    thousands of one-point calls).
 
     Args:
         batch_size: points computed at one ask (a population's size); the others are queued.
+        lie: the made-up score of a chosen or running point: the ``"mean"``, ``"max"`` or
+            ``"min"`` of the observed scores (constant liar: CL-mean, CL-max, CL-min), or
+            ``"believer"``, the model's own mean there (kriging believer).
         **kwargs: ``BayesianOptimizationOracle``'s own (objective, max_trials,
             num_initial_points, alpha, beta, seed, hyperparameters, ...).
     """
 
-    def __init__(self, *args, batch_size: int = 1, **kwargs):
+    def __init__(self, *args, batch_size: int = 1, lie: str = "mean", **kwargs):
         super().__init__(*args, **kwargs)
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.batch_size = int(batch_size)
+        if lie not in LIES:
+            raise ValueError(f"lie must be one of {', '.join(LIES)}, got {lie!r}")
+        self.batch_size, self.lie = int(batch_size), lie
         self._queue: list[dict] = []
         self._queued_after = -1  # trials ended when the queue was computed
         self._rng = np.random.default_rng(self.seed)
@@ -76,7 +83,7 @@ class BatchBayesianOracle(BayesianOptimizationOracle):
         return self.gpr
 
     def propose(self, count: int) -> list[dict]:
-        """``count`` distinct points (hyperparameter values) from one fit, by kriging believer."""
+        """``count`` distinct points (hyperparameter values) from one fit, by ``lie``."""
         from sklearn.gaussian_process import GaussianProcessRegressor
 
         space = self._tuned()
@@ -88,8 +95,10 @@ class BatchBayesianOracle(BayesianOptimizationOracle):
         candidates = self._rng.uniform(size=(CANDIDATES, len(space)))
         seen = {self._key(t.hyperparameters.values) for t in self.trials.values()}
         model, chosen = fitted, []
-        for point in pending:  # running trials: believed at the model's mean
-            model, x, y = _believe(believer, model, x, y, point)
+        constant = {"max": np.max, "mean": np.mean, "min": np.min}.get(self.lie)
+        lie = None if constant is None else float(constant(y))
+        for point in pending:  # running trials: observed at the lie
+            model, x, y = _believe(believer, model, x, y, point, lie)
         while len(chosen) < count:
             point = self._minimise(model, candidates)
             values = self._values(point, space)
@@ -98,7 +107,7 @@ class BatchBayesianOracle(BayesianOptimizationOracle):
             seen.add(self._key(values))
             chosen.append(values)
             if len(chosen) < count:
-                model, x, y = _believe(believer, model, x, y, point)
+                model, x, y = _believe(believer, model, x, y, point, lie)
         return chosen
 
     def _minimise(self, model, candidates: np.ndarray) -> np.ndarray:
@@ -166,10 +175,11 @@ class BatchBayesianOracle(BayesianOptimizationOracle):
         return tuple(sorted((name, repr(value)) for name, value in values.items()))
 
 
-def _believe(believer, model, x: np.ndarray, y: np.ndarray, point: np.ndarray):
+def _believe(believer, model, x, y, point: np.ndarray, lie: float | None):
     """``believer`` (the fitted kernel, not optimised again) conditioned on ``x, y`` plus
-    ``point`` observed at ``model``'s mean there; with the observations it holds."""
+    ``point`` observed at ``lie`` (None: ``model``'s mean there); with the observations."""
     from sklearn.base import clone
 
-    x, y = np.vstack([x, point[None, :]]), np.append(y, model.predict(point[None, :]))
+    seen = model.predict(point[None, :]) if lie is None else lie
+    x, y = np.vstack([x, point[None, :]]), np.append(y, seen)
     return clone(believer).fit(x, y), x, y

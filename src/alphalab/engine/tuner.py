@@ -81,7 +81,7 @@ class BayesianOptimization(keras_tuner.BayesianOptimization):
     oracle_class = BatchBayesianOracle
 
     def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None, **kwargs):
-        own = (*ORACLE_KWARGS, "num_initial_points", "alpha", "beta", "batch_size")
+        own = (*ORACLE_KWARGS, "num_initial_points", "alpha", "beta", "batch_size", "lie")
         oracle_kwargs = {key: kwargs.pop(key) for key in own if key in kwargs}
         oracle = self.oracle_class(objective, max_trials=max_trials, seed=seed, **oracle_kwargs)
         keras_tuner.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
