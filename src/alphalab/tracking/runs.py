@@ -179,15 +179,16 @@ class RunWriter:
             return
         now = int(time.time() * 1000)
         files = write_files_beside(children, self._write_files, self.artifact_folder)
-        replace = any(child.logged for child in children)  # what was logged while running
         with session(self.store, write=True) as transaction:
             for start in range(0, len(children), CHUNK):  # rows of a few runs at a time
-                metrics, latest = [], []
+                metrics, latest, replaced = [], [], []
                 for child in children[start : start + CHUNK]:
                     rows, newest = metric_rows(child.run_id, child.unlogged(), now)
                     metrics += rows
                     latest += newest
-                self._put(transaction, {"metrics": metrics}, latest, replace)
+                    logged = {key for key, _ in child.logged}  # keys logged while it ran
+                    replaced += [row for row in newest if row["key"] in logged]
+                self._put(transaction, {"metrics": metrics}, latest, replaced)
         files.wait()
         tags, runs, names_ = [], [], []
         for child in children:  # their artifacts written: the status each ends with is known
@@ -243,19 +244,20 @@ class RunWriter:
         with session(self.store, write=True) as transaction:
             self._put(transaction, rows_of, latest, replace=True)
 
-    def _put(self, transaction, rows_of: dict[str, list[dict]], latest, replace: bool) -> None:
+    def _put(self, transaction, rows_of: dict[str, list[dict]], latest, replace) -> None:
         """Insert rows in ``transaction``; ``latest`` rows replace a run's for that key when
-        ``replace`` (else they are its first)."""
+        ``replace`` is True or lists them (else they are its first)."""
         from sqlalchemy import bindparam, delete, insert
 
         classes = tables()
-        if latest and replace:
+        older = latest if replace is True else replace or []
+        if latest and older:
             table = classes["latest_metrics"].__table__
             replaced = delete(table).where(
                 table.c.run_uuid == bindparam("b_run"), table.c.key == bindparam("b_key")
             )
             transaction.connection().execute(
-                replaced, [{"b_run": row["run_uuid"], "b_key": row["key"]} for row in latest]
+                replaced, [{"b_run": row["run_uuid"], "b_key": row["key"]} for row in older]
             )
         if latest:
             rows_of = {**rows_of, "latest_metrics": latest}
