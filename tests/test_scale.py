@@ -76,8 +76,7 @@ def test_a_large_populations_files_are_written_by_a_process_beside_the_store(tmp
     """From FORK_AT runs a forked process writes the artifacts while the metrics go in: every
     run's files land whole."""
     import itertools
-
-    import keras
+    import json
 
     from alphalab.engine.record import Job
     from alphalab.engine.runs import run_jobs
@@ -101,12 +100,10 @@ def test_a_large_populations_files_are_written_by_a_process_beside_the_store(tmp
     assert {r.status for r in results} == {"FINISHED"}
     for result in results[:: len(results) // 7]:
         folder = next(tmp_path.glob(f"**/{result.run_id}/artifacts"))
-        assert sorted(p.name for p in folder.iterdir()) == [
-            "config.yaml",
-            "model.keras",
-            "weights.json",
-        ]
-        keras.saving.load_model(folder / "model.keras", safe_mode=True)
+        # a grid job's two files (its model is built on request from them)
+        assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "weights.json"]
+        assert isinstance(json.loads((folder / "weights.json").read_text()), dict)
+        assert "approach:" in (folder / "config.yaml").read_text()
 
 
 def test_the_forked_writer_reports_which_runs_files_failed(tmp_path):
