@@ -208,8 +208,31 @@ def _say(config: pytest.Config) -> Callable[[str], None]:
     return lambda line: reporter.write_line(line)
 
 
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return getattr(config.option, "dist", "no") != "no" and not _is_xdist_worker(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """Under pytest-xdist the controller collects nothing itself: collect here, so that the
+    provisioning below runs once, in the process that can stop the session with one line, before
+    any worker runs a test. The workers collect and run the tests as usual."""
+    if _is_xdist_controller(session.config):
+        session.perform_collect()
+        session.items = []
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly or not session.items:
+        return
+    if _is_xdist_worker(session.config):  # the controller provisioned; name what it installed
+        for tool in TOOLS.values():
+            if not os.environ.get(tool.env) and (path := tool.find()):
+                os.environ[tool.env] = path
         return
     say = _say(session.config)
     needs = needed(session.items)
