@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -585,6 +586,7 @@ def sandboxed(tmp_path: Path):
 COUNTS: dict[str, int] = {}
 
 
+@pytest.mark.slow  # generated inputs in a fresh interpreter: 1-2 min
 def test_generated_command_lines(tmp_path):
     if in_fresh_interpreter("test_generated_command_lines"):
         return
@@ -813,6 +815,7 @@ SWEPT = [  # comma-separated values: a sweep, every value checked
 ]
 
 
+@pytest.mark.slow  # generated inputs in a fresh interpreter: 1-2 min
 def test_generated_keys(tmp_path):
     if in_fresh_interpreter("test_generated_keys"):
         return

@@ -12,6 +12,7 @@ import alphalab
 from tests.conftest import store_uri
 
 
+@pytest.mark.slow  # a whole sweep, end to end
 def test_a_users_job_callback_sees_every_population_member_start_and_end(tmp_path):
     seen = tmp_path / "seen.jsonl"
     sweep_dir = tmp_path / "multirun"
